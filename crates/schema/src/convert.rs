@@ -1,0 +1,1196 @@
+//! The sans-IO CSV → Arrow converter.
+//!
+//! Bytes go in with [`Converter::push`] in chunks of any size; typed [`DayBatch`]es (rows already routed to
+//! their partition day) and [`Reject`]s come out, and [`Converter::finish`] returns the accounting. The
+//! converter never sees a file, a socket or a runtime, so the same code serves `import`, HTTP ingest and
+//! fuzzing. Memory holds one record of text, one batch per open day and the key index of each day (needed to
+//! find duplicates), never the input.
+//!
+//! Tokenising is csv-core's DFA (quotes, doubled quotes, CRLF); everything after that — binding headers by name,
+//! typing, rules, time zones, keys — is ours, because each failure must become a reject naming its line and
+//! column rather than an error for the whole file.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::record_batch::RecordBatch;
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+use hashbrown::HashMap;
+
+use crate::dataset::{ColumnPlan, ColumnSource, Dataset};
+use crate::def::{Ambiguous, ColumnType, IntervalEdge, UnknownColumns};
+use crate::time::{MICROS_PER_HOUR, Parsed, Resolved, ZoneCache};
+
+/// Rows per emitted batch of one day.
+const BATCH_ROWS: usize = 64 * 1024;
+/// Longest raw line or value kept in a reject; the rest is cut so that one 100 MB line cannot fill memory.
+const MAX_REJECT_TEXT: usize = 16 * 1024;
+
+/// A row that was read but not written, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    /// Input name (file name, or `archive.zip!member.csv`).
+    pub file: String,
+    /// Physical line where the record starts, 1-based, header and preamble counted.
+    pub line: u64,
+    /// Column (its header name), when one column is at fault.
+    pub column: Option<String>,
+    /// The offending value, when there is one.
+    pub value: Option<String>,
+    /// Why the row was refused.
+    pub reason: String,
+    /// The record's text as read (lossy UTF-8, cut at 16 KiB).
+    pub raw: String,
+    /// The partition day (days since epoch), when it could be read.
+    pub day: Option<i32>,
+}
+
+/// Source-record accounting: `read = written + rejected + superseded`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecordCounts {
+    /// Records read (a wide row unpivoted into 24 values is one record).
+    pub read: u64,
+    /// Records kept.
+    pub written: u64,
+    /// Records refused (see the rejects).
+    pub rejected: u64,
+    /// Records replaced by another with the same key under the schema's precedence.
+    pub superseded: u64,
+}
+
+impl RecordCounts {
+    /// Adds another count into this one.
+    pub fn add(&mut self, o: &RecordCounts) {
+        self.read += o.read;
+        self.written += o.written;
+        self.rejected += o.rejected;
+        self.superseded += o.superseded;
+    }
+
+    /// Whether `read = written + rejected + superseded`.
+    pub fn balanced(&self) -> bool {
+        self.read == self.written + self.rejected + self.superseded
+    }
+}
+
+/// A batch of rows that all belong to one partition day.
+#[derive(Debug, Clone)]
+pub struct DayBatch {
+    /// Partition day, days since 1970-01-01.
+    pub day: i32,
+    /// Row id (within the day, for this input) of the batch's first row.
+    pub first_row: u32,
+    /// Rows, in the dataset's Arrow schema.
+    pub batch: RecordBatch,
+}
+
+/// What one input contributed to one day.
+#[derive(Debug, Clone, Default)]
+pub struct DayOutcome {
+    /// Records of this input whose partition day is this day.
+    pub counts: RecordCounts,
+    /// Output rows kept (more than `counts.written` when a schema unpivots).
+    pub rows: u64,
+    /// Row ids (see [`DayBatch::first_row`]) of rows that a later record superseded; drop them.
+    pub superseded_rows: Vec<u32>,
+}
+
+/// How the header was bound to the schema.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct HeaderReport {
+    /// Header names as found.
+    pub found: Vec<String>,
+    /// Schema columns and the header each was bound to.
+    pub bound: Vec<(String, String)>,
+    /// Nullable schema columns absent from the header (they read as null).
+    pub absent: Vec<String>,
+    /// Header columns the schema does not name (dropped under `unknown_columns = "ignore"`).
+    pub ignored: Vec<String>,
+}
+
+/// The accounting of one input, returned by [`Converter::finish`].
+#[derive(Debug, Clone, Default)]
+pub struct ConvertSummary {
+    /// Input name.
+    pub file: String,
+    /// Totals over all days (and rejects without a day).
+    pub counts: RecordCounts,
+    /// Per partition day.
+    pub days: BTreeMap<i32, DayOutcome>,
+    /// Rejected records whose day could not be read.
+    pub undated_rejects: u64,
+    /// Header binding.
+    pub header: HeaderReport,
+}
+
+/// A problem with the input as a whole: nothing of it can be converted.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// Required columns are not in the header.
+    #[error(
+        "{file}: header is missing required column(s) {missing:?}.\n  expected: {expected:?}\n  found:    {found:?}\n  Is this the right dataset for this file? If the source renamed a column, add the new name to that column's `aliases` in the schema."
+    )]
+    MissingColumns {
+        /// Input.
+        file: String,
+        /// Required columns not found.
+        missing: Vec<String>,
+        /// The header names the schema accepts.
+        expected: Vec<String>,
+        /// The header as found.
+        found: Vec<String>,
+    },
+    /// The header has columns the schema does not know, and the schema says that is an error.
+    #[error(
+        "{file}: header has column(s) {unknown:?} that dataset `{dataset}` does not declare (unknown_columns = \"error\"). The source changed its layout: add them to the schema, or set unknown_columns = \"ignore\"."
+    )]
+    UnknownColumns {
+        /// Input.
+        file: String,
+        /// Dataset.
+        dataset: String,
+        /// Undeclared header names.
+        unknown: Vec<String>,
+    },
+    /// The input holds no header (empty, or only blank lines / preamble).
+    #[error(
+        "{file}: the input is empty (no header line). Check that the download or export completed; an empty answer from a source is recorded as no data."
+    )]
+    Empty {
+        /// Input.
+        file: String,
+    },
+    /// The header is not valid UTF-8.
+    #[error(
+        "{file}: line {line}: the header is not valid UTF-8; is this a CSV file? Convert it to UTF-8 and import it again."
+    )]
+    HeaderEncoding {
+        /// Input.
+        file: String,
+        /// Line of the header.
+        line: u64,
+    },
+}
+
+/// A parsed field value, before it is appended (so a row is appended whole or not at all).
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Byte range into the csv-core output buffer (already checked to be UTF-8).
+    Str(u32, u32),
+    Date(i32),
+    Ts(i64),
+}
+
+enum ColBuilder {
+    Utf8(StringBuilder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Ts(TimestampMicrosecondBuilder),
+}
+
+impl ColBuilder {
+    fn new(kind: ColumnType) -> Self {
+        match kind {
+            ColumnType::Utf8 => ColBuilder::Utf8(StringBuilder::new()),
+            ColumnType::Int16 => ColBuilder::I16(Int16Builder::new()),
+            ColumnType::Int32 => ColBuilder::I32(Int32Builder::new()),
+            ColumnType::Int64 => ColBuilder::I64(Int64Builder::new()),
+            ColumnType::Float64 => ColBuilder::F64(Float64Builder::new()),
+            ColumnType::Boolean => ColBuilder::Bool(BooleanBuilder::new()),
+            ColumnType::Date => ColBuilder::Date(Date32Builder::new()),
+            ColumnType::Timestamp => ColBuilder::Ts(TimestampMicrosecondBuilder::new()),
+        }
+    }
+
+    // Slots were produced for this column's type by `parse_value`, so the pairs below are the only ones
+    // that occur; anything else appends null rather than panicking.
+    fn append(&mut self, slot: Slot, text: &[u8]) {
+        match (self, slot) {
+            (ColBuilder::Utf8(b), Slot::Str(s, e)) => b.append_value(
+                std::str::from_utf8(&text[s as usize..e as usize]).unwrap_or_default(),
+            ),
+            (ColBuilder::I16(b), Slot::Int(v)) => b.append_value(v as i16),
+            (ColBuilder::I32(b), Slot::Int(v)) => b.append_value(v as i32),
+            (ColBuilder::I64(b), Slot::Int(v)) => b.append_value(v),
+            (ColBuilder::F64(b), Slot::Float(v)) => b.append_value(v),
+            (ColBuilder::Bool(b), Slot::Bool(v)) => b.append_value(v),
+            (ColBuilder::Date(b), Slot::Date(v)) => b.append_value(v),
+            (ColBuilder::Ts(b), Slot::Ts(v)) => b.append_value(v),
+            (ColBuilder::Utf8(b), _) => b.append_null(),
+            (ColBuilder::I16(b), _) => b.append_null(),
+            (ColBuilder::I32(b), _) => b.append_null(),
+            (ColBuilder::I64(b), _) => b.append_null(),
+            (ColBuilder::F64(b), _) => b.append_null(),
+            (ColBuilder::Bool(b), _) => b.append_null(),
+            (ColBuilder::Date(b), _) => b.append_null(),
+            (ColBuilder::Ts(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColBuilder::Utf8(b) => Arc::new(b.finish()),
+            ColBuilder::I16(b) => Arc::new(b.finish()),
+            ColBuilder::I32(b) => Arc::new(b.finish()),
+            ColBuilder::I64(b) => Arc::new(b.finish()),
+            ColBuilder::F64(b) => Arc::new(b.finish()),
+            ColBuilder::Bool(b) => Arc::new(b.finish()),
+            ColBuilder::Date(b) => Arc::new(b.finish()),
+            ColBuilder::Ts(b) => Arc::new(b.finish().with_timezone("UTC")),
+        }
+    }
+}
+
+/// Per-day state: open builders and the key index used to find duplicates.
+struct DayState {
+    builders: Vec<ColBuilder>,
+    rows_in_batch: usize,
+    next_row: u32,
+    batch_first_row: u32,
+    /// key hash → (row id, line, precedence rank).
+    keys: HashMap<u128, (u32, u64, u32)>,
+    outcome: DayOutcome,
+}
+
+/// The header bound to the schema.
+struct Binding {
+    /// Per schema column: the field index it reads (Field sources only).
+    field_of: Vec<Option<usize>>,
+    /// Unpivot value columns: (n, field index), in header order.
+    unpivot: Vec<(u32, usize)>,
+    /// Fields a record must have.
+    width: usize,
+    /// Column display names for rejects: the header text (or the schema name without a header).
+    display: Vec<String>,
+}
+
+/// Streams one input through a dataset's schema. See the module docs.
+pub struct Converter {
+    ds: Arc<Dataset>,
+    file: String,
+    reader: Reader,
+    out: Vec<u8>,
+    outlen: usize,
+    ends: Vec<usize>,
+    endlen: usize,
+    /// Raw bytes of the record in progress when it spans chunks.
+    carry: Vec<u8>,
+    /// Physical line (1-based) at the first byte not yet consumed.
+    line: u64,
+    /// Bytes held back at the start of the input until we know whether they are a BOM.
+    bom_probe: Option<Vec<u8>>,
+    binding: Option<Binding>,
+    failed: Option<ConvertError>,
+    days: BTreeMap<i32, DayState>,
+    ready: Vec<DayBatch>,
+    rejects: Vec<Reject>,
+    summary: ConvertSummary,
+    zone_caches: Vec<ZoneCache>,
+    partition_cache: (i64, i32),
+    /// For `ambiguous = "in_order"`: how often each (raw key) label has been seen.
+    in_order_seen: HashMap<u128, u8>,
+    /// Scratch rows (one per unpivoted value, else one).
+    rows: Vec<Vec<Slot>>,
+    key_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Converter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Converter")
+            .field("dataset", &self.ds.name())
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+struct Fail {
+    col: Option<usize>,
+    field: Option<usize>,
+    reason: String,
+}
+
+impl Converter {
+    /// A converter for one input of `dataset`; `file` names the input in rejects and errors.
+    pub fn new(dataset: Arc<Dataset>, file: impl Into<String>) -> Converter {
+        let csv = &dataset.definition().csv;
+        let reader = ReaderBuilder::new().delimiter(csv.delimiter as u8).build();
+        let zone_caches = dataset
+            .columns
+            .iter()
+            .map(|c| ZoneCache::new(c.zone))
+            .collect();
+        let file = file.into();
+        Converter {
+            reader,
+            out: vec![0; 4096],
+            outlen: 0,
+            ends: vec![0; 64],
+            endlen: 0,
+            carry: Vec::new(),
+            line: 1,
+            bom_probe: Some(Vec::new()),
+            binding: None,
+            failed: None,
+            days: BTreeMap::new(),
+            ready: Vec::new(),
+            rejects: Vec::new(),
+            summary: ConvertSummary {
+                file: file.clone(),
+                ..Default::default()
+            },
+            zone_caches,
+            partition_cache: (i64::MIN, 0),
+            in_order_seen: HashMap::new(),
+            rows: Vec::new(),
+            key_buf: Vec::new(),
+            file,
+            ds: dataset,
+        }
+    }
+
+    /// Feeds the next chunk. An error is about the whole input (its header); after one, further input is
+    /// ignored and the same error is returned.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ConvertError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if let Some(mut probe) = self.bom_probe.take() {
+            // A UTF-8 BOM is three bytes and may be split across chunks: hold tiny first chunks back.
+            probe.extend_from_slice(chunk);
+            if probe.len() < 3 && b"\xEF\xBB\xBF".starts_with(&probe) {
+                self.bom_probe = Some(probe);
+                return Ok(());
+            }
+            let body = probe.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&probe);
+            self.feed(body, false);
+        } else {
+            self.feed(chunk, false);
+        }
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the input: converts the last record, flushes every day, returns the accounting.
+    pub fn finish(mut self) -> Result<(ConvertSummary, Vec<DayBatch>, Vec<Reject>), ConvertError> {
+        if let Some(probe) = self.bom_probe.take() {
+            let body = probe.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&probe);
+            self.feed(body, false);
+        }
+        self.feed(&[], true);
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        if self.binding.is_none() {
+            return Err(ConvertError::Empty {
+                file: self.file.clone(),
+            });
+        }
+        let days: Vec<i32> = self.days.keys().copied().collect();
+        for day in days {
+            self.flush_day(day);
+        }
+        for (day, state) in std::mem::take(&mut self.days) {
+            self.summary.days.insert(day, state.outcome);
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.sort_by_key(|b| (b.day, b.first_row));
+        Ok((self.summary, ready, self.rejects))
+    }
+
+    /// Batches completed so far (each day's rows in order). Call between pushes to keep memory flat.
+    pub fn take_batches(&mut self) -> Vec<DayBatch> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Rejects found so far.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        std::mem::take(&mut self.rejects)
+    }
+
+    fn feed(&mut self, mut input: &[u8], at_end: bool) {
+        // Start of the current record's raw bytes within `input`.
+        let mut raw_start = 0usize;
+        let whole = input;
+        let mut pos = 0usize;
+        loop {
+            if self.failed.is_some() {
+                return;
+            }
+            let (res, nin, nout, nend) = self.reader.read_record(
+                input,
+                &mut self.out[self.outlen..],
+                &mut self.ends[self.endlen..],
+            );
+            input = &input[nin..];
+            pos += nin;
+            self.outlen += nout;
+            self.endlen += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {
+                    self.carry.extend_from_slice(&whole[raw_start..pos]);
+                    if !at_end {
+                        return;
+                    }
+                    // csv-core asks for an empty slice to mean end of input; the loop supplies it.
+                    raw_start = pos;
+                }
+                ReadRecordResult::OutputFull => {
+                    let n = self.out.len() * 2;
+                    self.out.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => {
+                    let mut raw = std::mem::take(&mut self.carry);
+                    raw.extend_from_slice(&whole[raw_start..pos]);
+                    raw_start = pos;
+                    self.on_record(&raw);
+                    raw.clear();
+                    self.carry = raw;
+                    self.outlen = 0;
+                    self.endlen = 0;
+                }
+                ReadRecordResult::End => {
+                    self.carry.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_record(&mut self, raw: &[u8]) {
+        // Blank lines before the record are part of its consumed bytes: they move the line count but are not
+        // the record's own line.
+        let lead = raw
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        let line = self.line + raw[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line += raw.iter().filter(|&&b| b == b'\n').count() as u64;
+        let body = trim_newlines(&raw[lead..]);
+        let n_fields = self.endlen;
+        if n_fields == 0
+            || (n_fields == 1 && self.ends[0] == 0 && body.iter().all(|b| b.is_ascii_whitespace()))
+        {
+            return;
+        }
+        let csv = &self.ds.definition().csv;
+        if line <= u64::from(csv.preamble_lines) {
+            return;
+        }
+        if self.binding.is_none() {
+            if csv.header {
+                self.bind_header(line);
+                return;
+            }
+            self.bind_positions();
+        }
+        self.on_data_record(body, line);
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..self.ends[i]]
+    }
+
+    fn bind_header(&mut self, line: u64) {
+        let mut found = Vec::with_capacity(self.endlen);
+        for i in 0..self.endlen {
+            match std::str::from_utf8(self.field(i)) {
+                Ok(s) => found.push(s.trim().to_string()),
+                Err(_) => {
+                    self.failed = Some(ConvertError::HeaderEncoding {
+                        file: self.file.clone(),
+                        line,
+                    });
+                    return;
+                }
+            }
+        }
+        let ds = Arc::clone(&self.ds);
+        let mut field_of = vec![None; ds.columns.len()];
+        let mut used = vec![false; found.len()];
+        let mut report = HeaderReport {
+            found: found.clone(),
+            ..Default::default()
+        };
+        let mut missing = Vec::new();
+        for (ci, col) in ds.columns.iter().enumerate() {
+            if !matches!(col.source, ColumnSource::Field) {
+                continue;
+            }
+            let pos = col
+                .headers
+                .iter()
+                .find_map(|h| found.iter().position(|f| f == h))
+                .or_else(|| {
+                    col.headers
+                        .iter()
+                        .find_map(|h| found.iter().position(|f| f.eq_ignore_ascii_case(h)))
+                });
+            match pos {
+                Some(p) if !used[p] => {
+                    used[p] = true;
+                    field_of[ci] = Some(p);
+                    report.bound.push((col.name.clone(), found[p].clone()));
+                }
+                _ if col.nullable => report.absent.push(col.name.clone()),
+                _ => missing.push(
+                    col.headers
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| col.name.clone()),
+                ),
+            }
+        }
+        let mut unpivot = Vec::new();
+        if let Some(u) = &ds.unpivot {
+            for (p, h) in found.iter().enumerate() {
+                if !used[p] {
+                    if let Some(n) = u.match_header(h) {
+                        used[p] = true;
+                        unpivot.push((n, p));
+                    }
+                }
+            }
+            if unpivot.is_empty() {
+                missing.push(format!("{}{{{}..{}}}{}", u.prefix, u.from, u.to, u.suffix));
+            }
+        }
+        if !missing.is_empty() {
+            let expected = ds
+                .columns
+                .iter()
+                .filter(|c| matches!(c.source, ColumnSource::Field))
+                .filter_map(|c| c.headers.first().cloned())
+                .collect();
+            self.failed = Some(ConvertError::MissingColumns {
+                file: self.file.clone(),
+                missing,
+                expected,
+                found,
+            });
+            return;
+        }
+        // A trailing empty header name comes from a trailing delimiter; it is no column.
+        report.ignored = found
+            .iter()
+            .zip(&used)
+            .filter(|(f, u)| !**u && !f.is_empty())
+            .map(|(f, _)| f.clone())
+            .collect();
+        if !report.ignored.is_empty() && ds.definition().unknown_columns == UnknownColumns::Error {
+            self.failed = Some(ConvertError::UnknownColumns {
+                file: self.file.clone(),
+                dataset: ds.name().to_string(),
+                unknown: report.ignored.clone(),
+            });
+            return;
+        }
+        let display = found.clone();
+        self.summary.header = report;
+        self.binding = Some(Binding {
+            field_of,
+            unpivot,
+            width: found.len(),
+            display,
+        });
+    }
+
+    fn bind_positions(&mut self) {
+        let ds = Arc::clone(&self.ds);
+        let field_of: Vec<Option<usize>> = ds.columns.iter().map(|c| c.position).collect();
+        let width = field_of.iter().flatten().max().map_or(0, |m| m + 1);
+        let mut display = vec![String::new(); width];
+        for c in &ds.columns {
+            if let Some(p) = c.position {
+                display[p] = c.name.clone();
+            }
+        }
+        self.binding = Some(Binding {
+            field_of,
+            unpivot: Vec::new(),
+            width,
+            display,
+        });
+    }
+
+    fn reject(
+        &mut self,
+        line: u64,
+        body: &[u8],
+        col: Option<String>,
+        value: Option<&[u8]>,
+        reason: String,
+        day: Option<i32>,
+    ) {
+        self.summary.counts.read += 1;
+        self.summary.counts.rejected += 1;
+        match day {
+            Some(d) => {
+                let state = self.day_state(d);
+                state.outcome.counts.read += 1;
+                state.outcome.counts.rejected += 1;
+            }
+            None => self.summary.undated_rejects += 1,
+        }
+        self.rejects.push(Reject {
+            file: self.file.clone(),
+            line,
+            column: col,
+            value: value.map(|v| lossy_capped(v, 1024)),
+            reason,
+            raw: lossy_capped(body, MAX_REJECT_TEXT),
+            day,
+        });
+    }
+
+    fn day_state(&mut self, day: i32) -> &mut DayState {
+        let ds = &self.ds;
+        self.days.entry(day).or_insert_with(|| DayState {
+            builders: ds.columns.iter().map(|c| ColBuilder::new(c.kind)).collect(),
+            rows_in_batch: 0,
+            next_row: 0,
+            batch_first_row: 0,
+            keys: HashMap::new(),
+            outcome: DayOutcome::default(),
+        })
+    }
+
+    fn on_data_record(&mut self, body: &[u8], line: u64) {
+        let Some(binding) = self.binding.take() else {
+            return;
+        };
+        let result = self.convert_record(&binding, line);
+        self.binding = Some(binding);
+        if let Err((fail, day)) = result {
+            let binding = self.binding.as_ref();
+            let col = match (fail.field, fail.col) {
+                (Some(f), _) => binding
+                    .and_then(|b| b.display.get(f).cloned())
+                    .or_else(|| Some(format!("field {}", f + 1))),
+                (None, Some(c)) => Some(self.ds.columns[c].name.clone()),
+                (None, None) => None,
+            };
+            let value = fail
+                .field
+                .filter(|&f| f < self.endlen)
+                .map(|f| self.field(f).to_vec());
+            self.reject(line, body, col, value.as_deref(), fail.reason, day);
+        }
+    }
+
+    /// Converts one record, appending it to its day; on failure nothing is appended.
+    fn convert_record(&mut self, b: &Binding, line: u64) -> Result<(), (Fail, Option<i32>)> {
+        let ds = Arc::clone(&self.ds);
+        let n = self.endlen;
+        // A trailing delimiter on every row (REACH 43-column files) adds one empty field: tolerated.
+        let trailing_empty = n == b.width + 1 && self.ends[n - 1] == self.ends[n - 2];
+        if n != b.width && !trailing_empty && !(self.binding_is_positional(b) && n >= b.width) {
+            let reason = format!("row has {n} fields, header has {}", b.width);
+            let field = if n < b.width { Some(n) } else { None };
+            return Err((
+                Fail {
+                    col: None,
+                    field,
+                    reason: if n < b.width {
+                        format!("{reason} (short row)")
+                    } else {
+                        format!("{reason} (long row)")
+                    },
+                },
+                None,
+            ));
+        }
+        let out_rows = if b.unpivot.is_empty() {
+            1
+        } else {
+            b.unpivot.len()
+        };
+        while self.rows.len() < out_rows {
+            self.rows.push(vec![Slot::Null; ds.columns.len()]);
+        }
+        // Phase 1: plain fields, into row 0.
+        for (ci, col) in ds.columns.iter().enumerate() {
+            if !matches!(col.source, ColumnSource::Field) {
+                continue;
+            }
+            let slot = match b.field_of[ci] {
+                None => Slot::Null,
+                Some(f) => {
+                    let start = if f == 0 { 0 } else { self.ends[f - 1] };
+                    let end = self.ends[f];
+                    self.parse_value(ci, col, start, end, b).map_err(|reason| {
+                        (
+                            Fail {
+                                col: Some(ci),
+                                field: Some(f),
+                                reason,
+                            },
+                            None,
+                        )
+                    })?
+                }
+            };
+            self.rows[0][ci] = slot;
+        }
+        // Phase 2: unpivot values, one output row each.
+        if let Some(u) = &ds.unpivot {
+            let vcol = &ds.columns[u.value_col];
+            for (r, &(num, f)) in b.unpivot.iter().enumerate() {
+                if r > 0 {
+                    let (first, rest) = self.rows.split_at_mut(1);
+                    rest[r - 1].copy_from_slice(&first[0]);
+                }
+                let start = if f == 0 { 0 } else { self.ends[f - 1] };
+                let end = self.ends[f];
+                let slot =
+                    self.parse_value(u.value_col, vcol, start, end, b)
+                        .map_err(|reason| {
+                            (
+                                Fail {
+                                    col: Some(u.value_col),
+                                    field: Some(f),
+                                    reason,
+                                },
+                                None,
+                            )
+                        })?;
+                self.rows[r][u.value_col] = slot;
+                self.rows[r][u.index_col] = Slot::Int(i64::from(num));
+            }
+        }
+        // Phase 3: derived timestamps.
+        for (ci, col) in ds.columns.iter().enumerate() {
+            if let ColumnSource::Derived(d) = &col.source {
+                for r in 0..out_rows {
+                    let slot =
+                        derive_timestamp(&self.rows[r], d.date_col, d.hour_col, d.zone, d.edge)
+                            .map_err(|reason| {
+                                (
+                                    Fail {
+                                        col: Some(ci),
+                                        field: None,
+                                        reason,
+                                    },
+                                    None,
+                                )
+                            })?;
+                    self.rows[r][ci] = slot;
+                }
+            }
+        }
+        // Phase 4: day and key of each output row; duplicates decided before anything is appended.
+        let part = ds.partition.column;
+        let mut placements: Vec<(i32, u128, u32)> = Vec::with_capacity(out_rows);
+        for r in 0..out_rows {
+            let day = match self.rows[r][part] {
+                Slot::Date(d) => d,
+                Slot::Ts(us) => self.partition_day(us),
+                _ => {
+                    return Err((
+                        Fail {
+                            col: Some(part),
+                            field: b.field_of[part],
+                            reason: "partition day cannot be read".into(),
+                        },
+                        None,
+                    ));
+                }
+            };
+            let key = self.key_hash(r, &ds);
+            let rank = match &ds.precedence {
+                None => 0,
+                Some((pc, order)) => match self.rows[r][*pc] {
+                    Slot::Str(s, e) => {
+                        let v = &self.out[s as usize..e as usize];
+                        order
+                            .iter()
+                            .position(|o| o.as_bytes() == v)
+                            .map_or(0, |p| p as u32 + 1)
+                    }
+                    _ => 0,
+                },
+            };
+            placements.push((day, key, rank));
+        }
+        let record_day = placements.first().map(|p| p.0);
+        let mut supersede: Vec<(i32, u32)> = Vec::new();
+        for &(day, key, rank) in &placements {
+            let state = self.day_state(day);
+            if let Some(&(old_row, old_line, old_rank)) = state.keys.get(&key) {
+                if ds.precedence.is_some() && rank > old_rank {
+                    supersede.push((day, old_row));
+                } else if ds.precedence.is_some() && rank < old_rank {
+                    // The record already kept outranks this one: this one is the superseded loser.
+                    let state = self.day_state(day);
+                    state.outcome.counts.read += 1;
+                    state.outcome.counts.superseded += 1;
+                    self.summary.counts.read += 1;
+                    self.summary.counts.superseded += 1;
+                    return Ok(());
+                } else {
+                    let key_names = ds.key_columns().join(", ");
+                    return Err((
+                        Fail {
+                            col: None,
+                            field: None,
+                            reason: format!(
+                                "duplicate key ({key_names}) first seen on line {old_line}"
+                            ),
+                        },
+                        Some(day),
+                    ));
+                }
+            }
+        }
+        // Phase 5: append.
+        for (day, old_row) in supersede {
+            let state = self.day_state(day);
+            state.outcome.superseded_rows.push(old_row);
+            state.outcome.counts.superseded += 1;
+            state.outcome.counts.written -= 1;
+            state.outcome.rows -= 1;
+            self.summary.counts.superseded += 1;
+            self.summary.counts.written -= 1;
+        }
+        let out = std::mem::take(&mut self.out);
+        let rows = std::mem::take(&mut self.rows);
+        let mut full_days = Vec::new();
+        for (r, &(day, key, rank)) in placements.iter().enumerate() {
+            let row = &rows[r];
+            let state = self.day_state(day);
+            for (bld, slot) in state.builders.iter_mut().zip(row.iter()) {
+                bld.append(*slot, &out);
+            }
+            state.keys.insert(key, (state.next_row, line, rank));
+            state.next_row += 1;
+            state.rows_in_batch += 1;
+            state.outcome.rows += 1;
+            if state.rows_in_batch >= BATCH_ROWS {
+                full_days.push(day);
+            }
+        }
+        self.out = out;
+        self.rows = rows;
+        if let Some(day) = record_day {
+            let state = self.day_state(day);
+            state.outcome.counts.read += 1;
+            state.outcome.counts.written += 1;
+        }
+        self.summary.counts.read += 1;
+        self.summary.counts.written += 1;
+        for day in full_days {
+            self.flush_day(day);
+        }
+        Ok(())
+    }
+
+    fn binding_is_positional(&self, _b: &Binding) -> bool {
+        !self.ds.definition().csv.header
+    }
+
+    fn partition_day(&mut self, us: i64) -> i32 {
+        let hour = us.div_euclid(MICROS_PER_HOUR);
+        if self.partition_cache.0 != hour {
+            let zone = self.ds.partition.zone;
+            let start = hour * MICROS_PER_HOUR;
+            let off = i64::from(zone.offset_at(start)) * 1_000_000;
+            self.partition_cache = (
+                hour,
+                ((start + off).div_euclid(crate::time::MICROS_PER_DAY)) as i32,
+            );
+            // Offsets change on whole hours for the zones we serve, but a day boundary can fall inside an
+            // hour for half-hour offsets: recompute exactly in that case.
+            if off % MICROS_PER_HOUR != 0 {
+                self.partition_cache.0 = i64::MIN;
+                return zone.local_day(us);
+            }
+        }
+        self.partition_cache.1
+    }
+
+    fn key_hash(&mut self, r: usize, ds: &Dataset) -> u128 {
+        self.key_buf.clear();
+        for &k in &ds.key {
+            match self.rows[r][k] {
+                Slot::Null => self.key_buf.push(0),
+                Slot::Int(v) | Slot::Ts(v) => {
+                    self.key_buf.push(1);
+                    self.key_buf.extend_from_slice(&v.to_le_bytes());
+                }
+                Slot::Float(v) => {
+                    self.key_buf.push(2);
+                    self.key_buf.extend_from_slice(&v.to_bits().to_le_bytes());
+                }
+                Slot::Bool(v) => self.key_buf.extend_from_slice(&[3, u8::from(v)]),
+                Slot::Date(v) => {
+                    self.key_buf.push(4);
+                    self.key_buf.extend_from_slice(&v.to_le_bytes());
+                }
+                Slot::Str(s, e) => {
+                    self.key_buf.push(5);
+                    self.key_buf.extend_from_slice(&(e - s).to_le_bytes());
+                    self.key_buf
+                        .extend_from_slice(&self.out[s as usize..e as usize]);
+                }
+            }
+        }
+        xxhash_rust::xxh3::xxh3_128(&self.key_buf)
+    }
+
+    /// Parses one field for one column; `Err` is the reject reason.
+    fn parse_value(
+        &mut self,
+        ci: usize,
+        col: &ColumnPlan,
+        start: usize,
+        end: usize,
+        b: &Binding,
+    ) -> Result<Slot, String> {
+        let bytes = &self.out[start..end];
+        let trimmed = bytes.trim_ascii();
+        if trimmed.is_empty() || self.ds.null_values.iter().any(|n| n.as_slice() == trimmed) {
+            return if col.nullable {
+                Ok(Slot::Null)
+            } else {
+                Err("empty value in required column".into())
+            };
+        }
+        let slot = match col.kind {
+            ColumnType::Utf8 => {
+                let s = std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8".to_string())?;
+                if !col.allowed.is_empty() && !col.allowed.iter().any(|a| a == s) {
+                    return Err(format!(
+                        "value `{s}` is not one of the allowed values {:?}",
+                        col.allowed
+                    ));
+                }
+                if let Some(re) = &col.pattern {
+                    if !re.is_match(s) {
+                        return Err(format!(
+                            "value `{s}` does not match pattern `{}`",
+                            re.as_str()
+                        ));
+                    }
+                }
+                Slot::Str(start as u32, end as u32)
+            }
+            ColumnType::Int16 | ColumnType::Int32 | ColumnType::Int64 => {
+                let v: i64 = lexical_core::parse(trimmed).map_err(|_| not_a(trimmed, "integer"))?;
+                let (lo, hi) = match col.kind {
+                    ColumnType::Int16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    ColumnType::Int32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                if v < lo || v > hi {
+                    return Err(format!("integer {v} does not fit {:?}", col.kind).to_lowercase());
+                }
+                check_range(col, v as f64)?;
+                Slot::Int(v)
+            }
+            ColumnType::Float64 => {
+                let v: f64 = lexical_core::parse(trimmed).map_err(|_| not_a(trimmed, "number"))?;
+                if v.is_nan() {
+                    return Err("NaN is not a value".into());
+                }
+                check_range(col, v)?;
+                Slot::Float(v)
+            }
+            ColumnType::Boolean => match trimmed.to_ascii_lowercase().as_slice() {
+                b"true" | b"t" | b"1" | b"yes" | b"y" => Slot::Bool(true),
+                b"false" | b"f" | b"0" | b"no" | b"n" => Slot::Bool(false),
+                _ => return Err(not_a(trimmed, "boolean")),
+            },
+            ColumnType::Date => {
+                let parsed = col.formats.iter().find_map(|f| f.parse(trimmed));
+                match parsed {
+                    Some(Parsed::Civil { micros, .. }) => {
+                        Slot::Date(micros.div_euclid(crate::time::MICROS_PER_DAY) as i32)
+                    }
+                    Some(Parsed::Instant(us)) => {
+                        Slot::Date(us.div_euclid(crate::time::MICROS_PER_DAY) as i32)
+                    }
+                    None => return Err(unparseable(trimmed, col, "date")),
+                }
+            }
+            ColumnType::Timestamp => {
+                let parsed = col.formats.iter().find_map(|f| f.parse(trimmed));
+                let us = match parsed {
+                    None => return Err(unparseable(trimmed, col, "timestamp")),
+                    Some(Parsed::Instant(us)) => us,
+                    Some(Parsed::Civil {
+                        micros,
+                        offset_secs: Some(off),
+                    }) => micros - i64::from(off) * 1_000_000,
+                    Some(Parsed::Civil {
+                        micros,
+                        offset_secs: None,
+                    }) => match self.zone_caches[ci].resolve(micros) {
+                        Resolved::Single(us) => us,
+                        Resolved::Nonexistent => {
+                            return Err(format!(
+                                "local time does not exist in {:?} (skipped by the DST change)",
+                                col.zone
+                            ));
+                        }
+                        Resolved::Ambiguous(early, late) => match col.ambiguous {
+                            Ambiguous::Earliest => early,
+                            Ambiguous::Latest => late,
+                            Ambiguous::Reject => {
+                                return Err("local time occurs twice (DST fall-back) and the schema does not say which".into());
+                            }
+                            Ambiguous::InOrder => {
+                                let h = self.raw_key_hash(b);
+                                let seen = self.in_order_seen.entry(h).or_insert(0);
+                                *seen = seen.saturating_add(1);
+                                if *seen == 1 { early } else { late }
+                            }
+                        },
+                    },
+                };
+                Slot::Ts(us)
+            }
+        };
+        Ok(slot)
+    }
+
+    /// Hash of the raw text of the key fields: identifies "the same label for the same series".
+    fn raw_key_hash(&self, b: &Binding) -> u128 {
+        let mut buf = Vec::new();
+        for &k in &self.ds.key {
+            if let Some(f) = b.field_of[k] {
+                buf.extend_from_slice(self.field(f));
+                buf.push(0x1f);
+            }
+        }
+        xxhash_rust::xxh3::xxh3_128(&buf)
+    }
+
+    fn flush_day(&mut self, day: i32) {
+        let Some(state) = self.days.get_mut(&day) else {
+            return;
+        };
+        if state.rows_in_batch == 0 {
+            return;
+        }
+        let arrays: Vec<ArrayRef> = state.builders.iter_mut().map(ColBuilder::finish).collect();
+        let first_row = state.batch_first_row;
+        state.batch_first_row = state.next_row;
+        state.rows_in_batch = 0;
+        // Builders produce exactly the schema's types, so this cannot fail; a failure would be our bug and
+        // is surfaced as an empty batch rather than a panic mid-import.
+        match RecordBatch::try_new(Arc::clone(self.ds.arrow_schema()), arrays) {
+            Ok(batch) => self.ready.push(DayBatch {
+                day,
+                first_row,
+                batch,
+            }),
+            Err(e) => debug_assert!(
+                false,
+                "converter built a batch that does not match its schema: {e}"
+            ),
+        }
+    }
+}
+
+fn derive_timestamp(
+    row: &[Slot],
+    date_col: usize,
+    hour_col: usize,
+    zone: crate::time::Zone,
+    edge: IntervalEdge,
+) -> Result<Slot, String> {
+    let (Slot::Date(day), Slot::Int(he)) = (row[date_col], row[hour_col]) else {
+        return Err("cannot derive the instant: operating day or hour-ending is missing".into());
+    };
+    let midnight = i64::from(day) * crate::time::MICROS_PER_DAY;
+    let start = if he == 25 {
+        // OASIS labels the repeated fall-back hour 25: it is the second 01:00.
+        match zone.resolve(midnight + MICROS_PER_HOUR) {
+            Resolved::Ambiguous(_, late) => late,
+            _ => return Err("hour-ending 25 on a day without a repeated hour".into()),
+        }
+    } else if (1..=24).contains(&he) {
+        match zone.resolve(midnight + (he - 1) * MICROS_PER_HOUR) {
+            Resolved::Single(u) | Resolved::Ambiguous(u, _) => u,
+            Resolved::Nonexistent => {
+                return Err(format!(
+                    "hour-ending {he} does not exist on this day (DST spring-forward)"
+                ));
+            }
+        }
+    } else {
+        return Err(format!("hour-ending {he} is outside 1..=25"));
+    };
+    Ok(Slot::Ts(if edge == IntervalEdge::End {
+        start + MICROS_PER_HOUR
+    } else {
+        start
+    }))
+}
+
+fn check_range(col: &ColumnPlan, v: f64) -> Result<(), String> {
+    if let Some(min) = col.min {
+        if v < min {
+            return Err(format!("value {v} is below the minimum {min}"));
+        }
+    }
+    if let Some(max) = col.max {
+        if v > max {
+            return Err(format!("value {v} is above the maximum {max}"));
+        }
+    }
+    Ok(())
+}
+
+fn not_a(v: &[u8], what: &str) -> String {
+    format!("`{}` is not a valid {what}", lossy_capped(v, 64))
+}
+
+fn unparseable(v: &[u8], col: &ColumnPlan, what: &str) -> String {
+    let formats: Vec<String> = col.formats.iter().map(|f| f.text()).collect();
+    format!(
+        "cannot parse `{}` as a {what} (expected format {})",
+        lossy_capped(v, 64),
+        formats.join(" or ")
+    )
+}
+
+fn trim_newlines(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    while end > 0 && (b[end - 1] == b'\n' || b[end - 1] == b'\r') {
+        end -= 1;
+    }
+    &b[..end]
+}
+
+fn lossy_capped(b: &[u8], cap: usize) -> String {
+    if b.len() <= cap {
+        String::from_utf8_lossy(b).into_owned()
+    } else {
+        format!(
+            "{}… ({} bytes in all)",
+            String::from_utf8_lossy(&b[..cap]),
+            b.len()
+        )
+    }
+}
