@@ -487,9 +487,9 @@ impl Converter {
         self.line += raw.iter().filter(|&&b| b == b'\n').count() as u64;
         let body = trim_newlines(&raw[lead..]);
         let n_fields = self.endlen;
-        if n_fields == 0
-            || (n_fields == 1 && self.ends[0] == 0 && body.iter().all(|b| b.is_ascii_whitespace()))
-        {
+        // csv-core already skips empty lines; a line of only spaces or tabs is blank too (one unquoted field
+        // of whitespace), not a one-field row to reject nor a header to bind.
+        if n_fields == 0 || (n_fields == 1 && body.iter().all(|b| b.is_ascii_whitespace())) {
             return;
         }
         let csv = &self.ds.definition().csv;
@@ -728,8 +728,13 @@ impl Converter {
         while self.rows.len() < out_rows {
             self.rows.push(vec![Slot::Null; ds.columns.len()]);
         }
-        // Phase 1: plain fields, into row 0.
-        for (ci, col) in ds.columns.iter().enumerate() {
+        // Phase 1: plain fields, into row 0. The partition column is read first so that a record refused for
+        // another field still names its day: only records whose day cannot be read are undated rejects.
+        let part = ds.partition.column;
+        let mut known_day = None;
+        let order = std::iter::once(part).chain((0..ds.columns.len()).filter(|&c| c != part));
+        for ci in order {
+            let col = &ds.columns[ci];
             if !matches!(col.source, ColumnSource::Field) {
                 continue;
             }
@@ -745,12 +750,19 @@ impl Converter {
                                 field: Some(f),
                                 reason,
                             },
-                            None,
+                            known_day,
                         )
                     })?
                 }
             };
             self.rows[0][ci] = slot;
+            if ci == part {
+                known_day = match slot {
+                    Slot::Date(d) => Some(d),
+                    Slot::Ts(us) => Some(self.partition_day(us)),
+                    _ => None,
+                };
+            }
         }
         // Phase 2: unpivot values, one output row each.
         if let Some(u) = &ds.unpivot {
@@ -771,7 +783,7 @@ impl Converter {
                                     field: Some(f),
                                     reason,
                                 },
-                                None,
+                                known_day,
                             )
                         })?;
                 self.rows[r][u.value_col] = slot;
@@ -791,7 +803,7 @@ impl Converter {
                                         field: None,
                                         reason,
                                     },
-                                    None,
+                                    known_day,
                                 )
                             })?;
                     self.rows[r][ci] = slot;
@@ -799,7 +811,6 @@ impl Converter {
             }
         }
         // Phase 4: day and key of each output row; duplicates decided before anything is appended.
-        let part = ds.partition.column;
         let mut placements: Vec<(i32, u128, u32)> = Vec::with_capacity(out_rows);
         for r in 0..out_rows {
             let day = match self.rows[r][part] {
@@ -1011,6 +1022,13 @@ impl Converter {
                 let v: f64 = lexical_core::parse(trimmed).map_err(|_| not_a(trimmed, "number"))?;
                 if v.is_nan() {
                     return Err("NaN is not a value".into());
+                }
+                // lexical reads `inf`/`infinity` and overflows such as `1e400` as ±∞: no source means that.
+                if v.is_infinite() {
+                    return Err(format!(
+                        "`{}` is not a finite number",
+                        lossy_capped(trimmed, 64)
+                    ));
                 }
                 check_range(col, v)?;
                 Slot::Float(v)

@@ -12,6 +12,13 @@ mod dataset;
 pub mod def;
 pub mod time;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod catalog_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod convert_tests;
+
 pub use convert::{
     ConvertError, ConvertSummary, Converter, DayBatch, DayOutcome, HeaderReport, RecordCounts,
     Reject,

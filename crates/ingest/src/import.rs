@@ -1,0 +1,593 @@
+//! `import` and `validate`: local files through the converter into the lake.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::BooleanArray;
+use arrow::compute::filter_record_batch;
+use arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use gridlake_lake::{DayState, InputRecord, Lake, LakeError, LedgerRecord};
+use gridlake_schema::{
+    ConvertError, ConvertSummary, Converter, Dataset, DayBatch, HeaderReport, RecordCounts, Reject,
+    day_to_string,
+};
+use gridlake_sources::{UnpackError, UnpackLimits, unpack_file};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Bytes handed to the converter per push.
+const CHUNK: usize = 256 * 1024;
+
+/// Errors that stop a whole run (an input's own problems are outcomes, not errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The lake could not be used at all.
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    /// The ledger could not be written after the commits (the files carry their own footers).
+    #[error(
+        "the run's ledger records could not be written ({0}); the committed files are intact and self-describing: run `gridlake import` again to record them"
+    )]
+    Ledger(LakeError),
+}
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Caps for archives.
+    pub limits: UnpackLimits,
+    /// Days the inputs are meant to cover: a failed input marks them `failed`, an input with no rows for
+    /// one of them marks it `no_data`.
+    pub declared_days: Vec<i32>,
+    /// Inputs converted at once.
+    pub jobs: usize,
+    /// How many rejects per input are kept in the summary (all are written to the reject store).
+    pub max_rejects_in_summary: usize,
+    /// Staged files older than this are removed when the run starts (left by a crash).
+    pub staging_grace: std::time::Duration,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            limits: UnpackLimits::default(),
+            declared_days: Vec::new(),
+            jobs: std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(4),
+            max_rejects_in_summary: 20,
+            staging_grace: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One day's result within a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayResult {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// State after the run.
+    pub state: DayState,
+    /// Rows in the day's file.
+    pub rows: u64,
+    /// Rows a complete day holds, when known.
+    pub expected_rows: Option<u64>,
+    /// 100 × rows / expected.
+    pub availability_pct: Option<f64>,
+    /// Records this run contributed (summed over its inputs).
+    pub records: RecordCounts,
+    /// Whether every commit for the day was a no-op (the inputs were already in).
+    pub unchanged: bool,
+    /// Why the day failed.
+    pub error: Option<String>,
+}
+
+/// One input (a CSV, or one CSV member of an archive).
+#[derive(Debug, Clone, Serialize)]
+pub struct InputOutcome {
+    /// Input name.
+    pub name: String,
+    /// SHA-256 of its CSV bytes.
+    pub sha256: String,
+    /// Records.
+    pub records: RecordCounts,
+    /// Rejected records whose day could not be read.
+    pub undated_rejects: u64,
+    /// Days it fed, `YYYY-MM-DD`.
+    pub days: Vec<String>,
+    /// The first rejects (all of them are in the lake's reject store).
+    pub rejects: Vec<RejectView>,
+    /// Header binding.
+    pub header: HeaderReport,
+    /// A file-level problem: nothing of the input was used.
+    pub error: Option<String>,
+}
+
+/// A reject as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectView {
+    /// Input.
+    pub file: String,
+    /// Physical line.
+    pub line: u64,
+    /// Column.
+    pub column: Option<String>,
+    /// Value.
+    pub value: Option<String>,
+    /// Reason.
+    pub reason: String,
+}
+
+impl From<&Reject> for RejectView {
+    fn from(r: &Reject) -> Self {
+        RejectView {
+            file: r.file.clone(),
+            line: r.line,
+            column: r.column.clone(),
+            value: r.value.clone(),
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+/// The outcome of an `import` or `validate` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Run id (also in the ledger and the files' footers).
+    pub run_id: String,
+    /// Dataset.
+    pub dataset: String,
+    /// Lake location (`None` for validate).
+    pub lake: Option<String>,
+    /// Totals over all inputs.
+    pub records: RecordCounts,
+    /// Output rows written (more than records when a schema unpivots).
+    pub rows_written: u64,
+    /// Per input.
+    pub inputs: Vec<InputOutcome>,
+    /// Per day touched.
+    pub days: Vec<DayResult>,
+    /// Inputs refused at file level.
+    pub failed_inputs: usize,
+    /// Days that ended `failed`.
+    pub failed_days: usize,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+impl RunSummary {
+    /// Whether anything failed (exit code 3).
+    pub fn has_failures(&self) -> bool {
+        self.failed_inputs > 0 || self.failed_days > 0
+    }
+}
+
+/// One CSV member converted: its rows per day and its rejects.
+struct Converted {
+    name: String,
+    sha256: String,
+    summary: ConvertSummary,
+    days: BTreeMap<i32, Vec<RecordBatch>>,
+    rejects: Vec<Reject>,
+}
+
+/// A file whose members were converted, or the file-level error that stopped it.
+struct FileResult {
+    members: Vec<Converted>,
+    error: Option<(String, String)>,
+}
+
+/// Reads `files` as `dataset` and reports what an import would do, writing nothing.
+pub async fn validate_files(
+    ds: Arc<Dataset>,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+) -> RunSummary {
+    let started = Instant::now();
+    let mut summary = new_summary(&ds, None);
+    let results = convert_all(&ds, files, opts).await;
+    for result in results {
+        absorb_file(&mut summary, result, opts);
+    }
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    summary
+}
+
+/// Imports `files` into `lake` as `dataset`.
+pub async fn import_files(
+    lake: &Lake,
+    ds: Arc<Dataset>,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+) -> Result<RunSummary, ImportError> {
+    let started = Instant::now();
+    lake.clean_staging(opts.staging_grace).await?;
+    let mut summary = new_summary(&ds, Some(lake.location().to_string()));
+    let run_id = summary.run_id.clone();
+    let mut records: Vec<LedgerRecord> = Vec::new();
+    let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
+    let mut converted = Vec::new();
+    for result in convert_all(&ds, files, opts).await {
+        absorb_file(
+            &mut summary,
+            FileResult {
+                members: Vec::new(),
+                error: result.error.clone(),
+            },
+            opts,
+        );
+        converted.extend(result.members);
+    }
+    // Inputs commit one after another (in command-line order) so that, when two feed the same day, the later
+    // one wins deterministically; conversion above already ran in parallel.
+    for member in converted {
+        let t0 = Instant::now();
+        let mut fed = Vec::new();
+        let mut by_day: BTreeMap<Option<i32>, Vec<&Reject>> = BTreeMap::new();
+        for r in &member.rejects {
+            by_day.entry(r.day).or_default().push(r);
+        }
+        for (day, rejects) in &by_day {
+            lake.write_rejects(ds.name(), *day, &member.sha256, &run_id, rejects)
+                .await?;
+        }
+        let mut member_days = member.days;
+        for (&day, outcome) in &member.summary.days {
+            let batches = member_days.remove(&day).unwrap_or_default();
+            let input = InputRecord {
+                name: member.name.clone(),
+                sha256: member.sha256.clone(),
+                read: outcome.counts.read,
+                written: outcome.counts.written,
+                rejected: outcome.counts.rejected,
+                superseded: outcome.counts.superseded,
+            };
+            if !by_day.contains_key(&Some(day)) {
+                lake.write_rejects(ds.name(), Some(day), &member.sha256, &run_id, &[])
+                    .await?;
+            }
+            let mut record = LedgerRecord {
+                run_id: run_id.clone(),
+                dataset: ds.name().to_string(),
+                day,
+                state: DayState::Failed,
+                rows: 0,
+                expected_rows: None,
+                records_read: outcome.counts.read,
+                records_written: outcome.counts.written,
+                records_rejected: outcome.counts.rejected,
+                records_superseded: outcome.counts.superseded,
+                bytes: 0,
+                inputs: vec![member.name.clone()],
+                error: None,
+                recorded_at: 0,
+                duration_ms: 0,
+            };
+            let result = if outcome.rows == 0 {
+                Err(format!(
+                    "every record of {} for {} was rejected ({} rejects); see the rejects table or run `gridlake validate`",
+                    member.name,
+                    day_to_string(day),
+                    outcome.counts.rejected
+                ))
+            } else {
+                let batches = drop_superseded(batches, &outcome.superseded_rows);
+                lake.commit_day(Arc::clone(&ds), day, batches, input, &run_id)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            let entry = day_results.entry(day).or_insert_with(|| DayResult {
+                day: day_to_string(day),
+                state: DayState::Missing,
+                rows: 0,
+                expected_rows: None,
+                availability_pct: None,
+                records: RecordCounts::default(),
+                unchanged: true,
+                error: None,
+            });
+            entry.records.add(&outcome.counts);
+            match result {
+                Ok(commit) => {
+                    record.state = commit.state;
+                    record.rows = commit.rows;
+                    record.expected_rows = commit.expected_rows;
+                    record.bytes = commit.bytes;
+                    entry.state = commit.state;
+                    entry.rows = commit.rows;
+                    entry.expected_rows = commit.expected_rows;
+                    entry.availability_pct = availability(commit.rows, commit.expected_rows);
+                    entry.unchanged &= commit.unchanged;
+                    entry.error = None;
+                    summary.rows_written += outcome.rows;
+                }
+                Err(e) => {
+                    record.error = Some(e.clone());
+                    entry.unchanged = false;
+                    // An earlier file of the day outranks this failed attempt.
+                    if !matches!(entry.state, DayState::Complete | DayState::Incomplete) {
+                        entry.state = DayState::Failed;
+                    }
+                    entry.error = Some(e);
+                }
+            }
+            fed.push(record);
+        }
+        let elapsed = t0.elapsed().as_millis() as u64;
+        let now = chrono::Utc::now().timestamp_micros();
+        for r in &mut fed {
+            r.recorded_at = now;
+            r.duration_ms = elapsed;
+        }
+        records.extend(fed);
+        absorb_member(
+            &mut summary,
+            &member.name,
+            &member.sha256,
+            &member.summary,
+            &member.rejects,
+            opts,
+        );
+    }
+    // Declared days: no rows for them means the source had no data, unless a failed input may have held them.
+    let any_input_failed = summary.failed_inputs > 0;
+    for &day in &opts.declared_days {
+        if day_results.contains_key(&day) {
+            continue;
+        }
+        let (state, error) = if any_input_failed {
+            (
+                DayState::Failed,
+                summary.inputs.iter().find_map(|i| i.error.clone()),
+            )
+        } else {
+            (DayState::NoData, None)
+        };
+        // A day that already has a file keeps it; the attempt is still logged.
+        let has_file = lake.read_footer(ds.name(), day).await?.is_some();
+        records.push(LedgerRecord {
+            run_id: run_id.clone(),
+            dataset: ds.name().to_string(),
+            day,
+            state,
+            rows: 0,
+            expected_rows: None,
+            records_read: 0,
+            records_written: 0,
+            records_rejected: 0,
+            records_superseded: 0,
+            bytes: 0,
+            inputs: summary.inputs.iter().map(|i| i.name.clone()).collect(),
+            error: error.clone(),
+            recorded_at: chrono::Utc::now().timestamp_micros(),
+            duration_ms: 0,
+        });
+        let state = if has_file { DayState::Complete } else { state };
+        day_results.insert(
+            day,
+            DayResult {
+                day: day_to_string(day),
+                state,
+                rows: 0,
+                expected_rows: None,
+                availability_pct: None,
+                records: RecordCounts::default(),
+                unchanged: false,
+                error,
+            },
+        );
+    }
+    lake.ledger()
+        .append(&records)
+        .await
+        .map_err(ImportError::Ledger)?;
+    summary.failed_days = day_results
+        .values()
+        .filter(|d| d.state == DayState::Failed)
+        .count();
+    summary.days = day_results.into_values().collect();
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+fn availability(rows: u64, expected: Option<u64>) -> Option<f64> {
+    expected
+        .filter(|e| *e > 0)
+        .map(|e| (rows as f64 * 10_000.0 / e as f64).round() / 100.0)
+}
+
+fn new_summary(ds: &Dataset, lake: Option<String>) -> RunSummary {
+    let run_id = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    RunSummary {
+        run_id,
+        dataset: ds.name().to_string(),
+        lake,
+        records: RecordCounts::default(),
+        rows_written: 0,
+        inputs: Vec::new(),
+        days: Vec::new(),
+        failed_inputs: 0,
+        failed_days: 0,
+        elapsed_ms: 0,
+    }
+}
+
+/// Adds a file's outcome (its members, or its file-level error) to the summary.
+fn absorb_file(summary: &mut RunSummary, result: FileResult, opts: &ImportOptions) {
+    for m in &result.members {
+        absorb_member(summary, &m.name, &m.sha256, &m.summary, &m.rejects, opts);
+        summary.rows_written += m.summary.days.values().map(|d| d.rows).sum::<u64>();
+    }
+    if let Some((name, error)) = result.error {
+        summary.failed_inputs += 1;
+        summary.inputs.push(InputOutcome {
+            name,
+            sha256: String::new(),
+            records: RecordCounts::default(),
+            undated_rejects: 0,
+            days: Vec::new(),
+            rejects: Vec::new(),
+            header: HeaderReport::default(),
+            error: Some(error),
+        });
+    }
+}
+
+fn absorb_member(
+    summary: &mut RunSummary,
+    name: &str,
+    sha: &str,
+    s: &ConvertSummary,
+    rejects: &[Reject],
+    opts: &ImportOptions,
+) {
+    summary.records.add(&s.counts);
+    summary.inputs.push(InputOutcome {
+        name: name.to_string(),
+        sha256: sha.to_string(),
+        records: s.counts,
+        undated_rejects: s.undated_rejects,
+        days: s.days.keys().map(|d| day_to_string(*d)).collect(),
+        rejects: rejects
+            .iter()
+            .take(opts.max_rejects_in_summary)
+            .map(RejectView::from)
+            .collect(),
+        header: s.header.clone(),
+        error: None,
+    });
+}
+
+/// Rows superseded under the schema's precedence are dropped before the commit.
+fn drop_superseded(batches: Vec<RecordBatch>, superseded: &[u32]) -> Vec<RecordBatch> {
+    if superseded.is_empty() {
+        return batches;
+    }
+    let dead: std::collections::HashSet<u32> = superseded.iter().copied().collect();
+    let mut first = 0u32;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let n = b.num_rows() as u32;
+        let keep: BooleanArray = (first..first + n)
+            .map(|i| Some(!dead.contains(&i)))
+            .collect();
+        first += n;
+        match filter_record_batch(&b, &keep) {
+            Ok(f) => out.push(f),
+            Err(_) => out.push(b),
+        }
+    }
+    out
+}
+
+/// Converts every file, `opts.jobs` at a time, on blocking threads (reading, inflating and parsing are CPU
+/// and file IO). Results keep the command-line order.
+async fn convert_all(
+    ds: &Arc<Dataset>,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+) -> Vec<FileResult> {
+    let jobs = opts.jobs.max(1);
+    futures::stream::iter(files.iter().cloned())
+        .map(|path| {
+            let ds = Arc::clone(ds);
+            let limits = opts.limits.clone();
+            async move {
+                let display = path.display().to_string();
+                tokio::task::spawn_blocking(move || convert_file(&ds, &path, &limits))
+                    .await
+                    .unwrap_or_else(|e| FileResult {
+                        members: Vec::new(),
+                        error: Some((
+                            display,
+                            format!("conversion crashed: {e}; please report this with the file"),
+                        )),
+                    })
+            }
+        })
+        .buffered(jobs)
+        .collect()
+        .await
+}
+
+/// Why a member's conversion stopped.
+#[derive(Debug, thiserror::Error)]
+enum MemberError {
+    #[error(transparent)]
+    Convert(ConvertError),
+    #[error("read failed: {0}")]
+    Io(std::io::Error),
+}
+
+fn convert_file(ds: &Arc<Dataset>, path: &Path, limits: &UnpackLimits) -> FileResult {
+    let mut members = Vec::new();
+    let result = unpack_file(path, limits, |name, reader| -> Result<(), MemberError> {
+        members.push(convert_member(ds, name, reader)?);
+        Ok(())
+    });
+    let display = path.display().to_string();
+    let error = match result {
+        Ok(_) => None,
+        Err(UnpackError::Visitor(MemberError::Convert(e))) => Some(e.to_string()),
+        Err(UnpackError::Visitor(MemberError::Io(e))) => {
+            Some(format!("{display}: read failed: {e}"))
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    // A file-level error refuses the whole file: nothing of a half-read archive is committed.
+    if error.is_some() {
+        members.clear();
+    }
+    FileResult {
+        members,
+        error: error.map(|e| (display, e)),
+    }
+}
+
+fn convert_member(
+    ds: &Arc<Dataset>,
+    name: &str,
+    reader: &mut dyn Read,
+) -> Result<Converted, MemberError> {
+    let mut conv = Converter::new(Arc::clone(ds), name);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut days: BTreeMap<i32, Vec<RecordBatch>> = BTreeMap::new();
+    let mut rejects = Vec::new();
+    let stash = |batches: Vec<DayBatch>, days: &mut BTreeMap<i32, Vec<RecordBatch>>| {
+        for b in batches {
+            days.entry(b.day).or_default().push(b.batch);
+        }
+    };
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(MemberError::Io(e)),
+        };
+        hasher.update(&buf[..n]);
+        conv.push(&buf[..n]).map_err(MemberError::Convert)?;
+        stash(conv.take_batches(), &mut days);
+        rejects.extend(conv.take_rejects());
+    }
+    let (summary, batches, more) = conv.finish().map_err(MemberError::Convert)?;
+    stash(batches, &mut days);
+    rejects.extend(more);
+    Ok(Converted {
+        name: name.to_string(),
+        sha256: hex::encode(hasher.finalize()),
+        summary,
+        days,
+        rejects,
+    })
+}

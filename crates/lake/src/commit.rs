@@ -1,0 +1,414 @@
+//! The per-day commit: upsert the incoming rows into the day's file and swap the new file in.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, UInt32Array, new_null_array};
+use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow_row::{RowConverter, SortField};
+use bytes::Bytes;
+use gridlake_schema::{Dataset, day_to_string};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::{Deserialize, Serialize};
+
+use crate::error::LakeError;
+use crate::footer::FooterMeta;
+use crate::layout::Lake;
+use crate::ledger::DayState;
+
+/// Rows per row group: large enough for scans, small enough to bound a reader's memory.
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// One input's contribution to one day, as kept in the footer and the ledger.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputRecord {
+    /// Input name (file, URL or `archive.zip!member.csv`).
+    pub name: String,
+    /// SHA-256 of the input's bytes (hex).
+    pub sha256: String,
+    /// Records of this input for this day.
+    pub read: u64,
+    /// Records kept.
+    pub written: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Records superseded by the schema's precedence.
+    pub superseded: u64,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayCommit {
+    /// Day committed (days since epoch).
+    pub day: i32,
+    /// Rows in the day's file after the commit.
+    pub rows: u64,
+    /// Rows a complete day holds, when the schema knows.
+    pub expected_rows: Option<u64>,
+    /// `complete` or `incomplete`.
+    pub state: DayState,
+    /// Size of the day's file.
+    pub bytes: u64,
+    /// The day already held exactly this input: nothing was rewritten.
+    pub unchanged: bool,
+    /// Rows of the previous file replaced by incoming rows with the same key.
+    pub replaced_rows: u64,
+}
+
+impl Lake {
+    /// Upserts `incoming` (rows of one day, in the dataset's schema) into the day's file: the day's new file
+    /// holds the current rows whose key is not incoming, plus every incoming row, sorted by key; it is staged
+    /// and swapped in atomically. Re-committing an input the day already holds rewrites nothing.
+    pub async fn commit_day(
+        &self,
+        ds: Arc<Dataset>,
+        day: i32,
+        incoming: Vec<RecordBatch>,
+        input: InputRecord,
+        run_id: &str,
+    ) -> Result<DayCommit, LakeError> {
+        let final_path = self.partition_path(ds.name(), day);
+        let existing = match self.store.get(&final_path).await {
+            Ok(r) => Some(
+                r.bytes()
+                    .await
+                    .map_err(|e| self.err("read", &final_path, e))?,
+            ),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(self.err("read", &final_path, e)),
+        };
+        let run_id = run_id.to_string();
+        let path_text = final_path.to_string();
+        // Decoding, merging, sorting and encoding are CPU work: keep them off the async workers.
+        let encoded = tokio::task::spawn_blocking(move || {
+            merge_and_encode(&ds, day, existing, incoming, input, &run_id, &path_text)
+        })
+        .await
+        .map_err(|e| LakeError::Format {
+            lake: self.location.clone(),
+            message: format!("commit task failed: {e}"),
+        })??;
+        let MergeOutcome { bytes, commit } = encoded;
+        let Some(bytes) = bytes else {
+            return Ok(commit);
+        };
+        let staged = self.staging_path("part");
+        self.store
+            .put(&staged, PutPayload::from(bytes))
+            .await
+            .map_err(|e| self.err("write", &staged, e))?;
+        if let Err(e) = self.store.rename(&staged, &final_path).await {
+            let _ = self.store.delete(&staged).await;
+            return Err(self.err("rename", &final_path, e));
+        }
+        Ok(commit)
+    }
+
+    /// Reads the footer metadata of one partition file: one ranged GET of its tail (two when the footer is
+    /// larger than the first guess), never the whole file.
+    pub async fn read_footer(
+        &self,
+        dataset: &str,
+        day: i32,
+    ) -> Result<Option<FooterMeta>, LakeError> {
+        use object_store::{GetOptions, GetRange};
+        use parquet::file::metadata::ParquetMetaDataReader;
+        let path = self.partition_path(dataset, day);
+        let bad = |m: &str| LakeError::Parquet {
+            path: path.to_string(),
+            source: parquet::errors::ParquetError::General(m.to_string()),
+        };
+        let mut want = 64 * 1024u64;
+        loop {
+            let opts = GetOptions {
+                range: Some(GetRange::Suffix(want)),
+                ..Default::default()
+            };
+            let tail = match self.store.get_opts(&path, opts).await {
+                Ok(r) => r.bytes().await.map_err(|e| self.err("read", &path, e))?,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(self.err("read", &path, e)),
+            };
+            let n = tail.len();
+            if n < 8 || &tail[n - 4..] != b"PAR1" {
+                return Err(bad("not a Parquet file (no PAR1 footer)"));
+            }
+            let len = u64::from(u32::from_le_bytes([
+                tail[n - 8],
+                tail[n - 7],
+                tail[n - 6],
+                tail[n - 5],
+            ]));
+            if len + 8 > n as u64 {
+                if (n as u64) < want {
+                    return Err(bad("footer length exceeds the file"));
+                }
+                want = len + 8;
+                continue;
+            }
+            let start = n - 8 - len as usize;
+            let meta =
+                ParquetMetaDataReader::decode_metadata(&tail[start..n - 8]).map_err(|source| {
+                    LakeError::Parquet {
+                        path: path.to_string(),
+                        source,
+                    }
+                })?;
+            return Ok(FooterMeta::from_key_values(
+                meta.file_metadata().key_value_metadata(),
+            ));
+        }
+    }
+}
+
+struct MergeOutcome {
+    bytes: Option<Bytes>,
+    commit: DayCommit,
+}
+
+fn merge_and_encode(
+    ds: &Dataset,
+    day: i32,
+    existing: Option<Bytes>,
+    incoming: Vec<RecordBatch>,
+    input: InputRecord,
+    run_id: &str,
+    path: &str,
+) -> Result<MergeOutcome, LakeError> {
+    let schema = Arc::clone(ds.arrow_schema());
+    let pq = |source| LakeError::Parquet {
+        path: path.to_string(),
+        source,
+    };
+    let arrow_err = |source| LakeError::Arrow {
+        dataset: ds.name().to_string(),
+        day: day_to_string(day),
+        source,
+    };
+    let mut inputs = Vec::new();
+    let mut current = Vec::new();
+    if let Some(bytes) = existing {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(pq)?;
+        let footer =
+            FooterMeta::from_key_values(builder.metadata().file_metadata().key_value_metadata());
+        if let Some(f) = &footer {
+            if f.schema_version == ds.version() && f.inputs.iter().any(|i| i == &input) {
+                let rows = f.rows;
+                let state = state_of(rows, f.expected_rows);
+                let commit = DayCommit {
+                    day,
+                    rows,
+                    expected_rows: f.expected_rows,
+                    state,
+                    bytes: 0,
+                    unchanged: true,
+                    replaced_rows: 0,
+                };
+                return Ok(MergeOutcome {
+                    bytes: None,
+                    commit,
+                });
+            }
+            inputs = f.inputs.clone();
+        }
+        for batch in builder.build().map_err(pq)? {
+            current.push(align(&batch.map_err(arrow_err)?, &schema).map_err(arrow_err)?);
+        }
+    }
+    let incoming = concat_batches(&schema, &incoming).map_err(arrow_err)?;
+    let key_idx: Vec<usize> = ds
+        .key_columns()
+        .iter()
+        .filter_map(|k| schema.index_of(k).ok())
+        .collect();
+    let mut replaced = 0u64;
+    let mut parts = Vec::with_capacity(2);
+    if !current.is_empty() {
+        let current = concat_batches(&schema, &current).map_err(arrow_err)?;
+        let converter = row_converter(&schema, &key_idx).map_err(arrow_err)?;
+        let incoming_keys = converter
+            .convert_columns(&columns(&incoming, &key_idx))
+            .map_err(arrow_err)?;
+        let set: HashSet<&[u8]> = incoming_keys.iter().map(|r| r.data()).collect();
+        let current_keys = converter
+            .convert_columns(&columns(&current, &key_idx))
+            .map_err(arrow_err)?;
+        let keep: BooleanArray = current_keys
+            .iter()
+            .map(|r| Some(!set.contains(r.data())))
+            .collect();
+        replaced = keep.false_count() as u64;
+        parts.push(filter_record_batch(&current, &keep).map_err(arrow_err)?);
+    }
+    parts.push(incoming);
+    let merged = concat_batches(&schema, &parts).map_err(arrow_err)?;
+    let merged = sort_by_key(&merged, &schema, &key_idx).map_err(arrow_err)?;
+
+    let rows = merged.num_rows() as u64;
+    let expected_rows = match ds.completeness() {
+        None => None,
+        Some(c) => {
+            let per: Vec<usize> = c
+                .per_columns()
+                .iter()
+                .filter_map(|p| schema.index_of(p).ok())
+                .collect();
+            let distinct = if per.is_empty() {
+                1
+            } else {
+                let conv = row_converter(&schema, &per).map_err(arrow_err)?;
+                let r = conv
+                    .convert_columns(&columns(&merged, &per))
+                    .map_err(arrow_err)?;
+                r.iter().map(|r| r.data()).collect::<HashSet<_>>().len() as u64
+            };
+            Some(c.expected_rows(day, distinct))
+        }
+    };
+    // The same input name with new bytes replaces its earlier entry; other inputs stay listed.
+    inputs.retain(|i: &InputRecord| i.name != input.name && i.sha256 != input.sha256);
+    inputs.push(input);
+    let footer = FooterMeta {
+        dataset: ds.name().to_string(),
+        day: day_to_string(day),
+        schema_version: ds.version(),
+        gridlake_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: run_id.to_string(),
+        rows,
+        expected_rows,
+        inputs,
+    };
+    let bytes = encode_parquet(&merged, &schema, &footer).map_err(pq)?;
+    let commit = DayCommit {
+        day,
+        rows,
+        expected_rows,
+        state: state_of(rows, expected_rows),
+        bytes: bytes.len() as u64,
+        unchanged: false,
+        replaced_rows: replaced,
+    };
+    Ok(MergeOutcome {
+        bytes: Some(bytes),
+        commit,
+    })
+}
+
+fn state_of(rows: u64, expected: Option<u64>) -> DayState {
+    match expected {
+        Some(e) if rows < e => DayState::Incomplete,
+        _ => DayState::Complete,
+    }
+}
+
+fn columns(batch: &RecordBatch, idx: &[usize]) -> Vec<ArrayRef> {
+    idx.iter().map(|&i| Arc::clone(batch.column(i))).collect()
+}
+
+fn row_converter(
+    schema: &SchemaRef,
+    idx: &[usize],
+) -> Result<RowConverter, arrow::error::ArrowError> {
+    RowConverter::new(
+        idx.iter()
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect(),
+    )
+}
+
+/// Sorting by key makes a day's file a pure function of its rows (so re-imports are byte-stable) and
+/// gives readers tight min/max statistics per row group.
+fn sort_by_key(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    key: &[usize],
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let conv = row_converter(schema, key)?;
+    let rows = conv.convert_columns(&columns(batch, key))?;
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    if order
+        .windows(2)
+        .all(|w| rows.row(w[0] as usize) <= rows.row(w[1] as usize))
+    {
+        return Ok(batch.clone());
+    }
+    order.sort_unstable_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+    take_record_batch(batch, &UInt32Array::from(order))
+}
+
+/// Projects a batch read from an older file onto the current schema: columns added since read as null.
+fn align(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
+    if batch.schema().fields() == schema.fields() {
+        return RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec());
+    }
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => Arc::clone(c),
+            None => new_null_array(f.data_type(), batch.num_rows()),
+        })
+        .collect();
+    RecordBatch::try_new(Arc::clone(schema), cols)
+}
+
+pub(crate) fn writer_properties(kv: Vec<parquet::file::metadata::KeyValue>) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("gridlake version {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+fn encode_parquet(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    footer: &FooterMeta,
+) -> Result<Bytes, parquet::errors::ParquetError> {
+    let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4);
+    let mut writer = ArrowWriter::try_new(
+        &mut buf,
+        Arc::clone(schema),
+        Some(writer_properties(footer.to_key_values())),
+    )?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(Bytes::from(buf))
+}
+
+/// Writes batches as one Parquet file into memory (rejects, ledger records).
+pub(crate) fn encode_batches(batch: &RecordBatch) -> Result<Bytes, parquet::errors::ParquetError> {
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(
+        &mut buf,
+        batch.schema(),
+        Some(writer_properties(Vec::new())),
+    )?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(Bytes::from(buf))
+}
+
+/// Decodes a whole Parquet file from memory.
+pub(crate) fn decode_batches(bytes: Bytes, path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
+    let pq = |source| LakeError::Parquet {
+        path: path.to_string(),
+        source,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(pq)?
+        .build()
+        .map_err(pq)?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pq(parquet::errors::ParquetError::from(e)))
+}

@@ -1,0 +1,228 @@
+//! Where things live in a lake, and opening one.
+
+use std::sync::Arc;
+
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::error::LakeError;
+use gridlake_schema::day_to_string;
+
+/// The layout version this gridlake writes and reads.
+pub const LAKE_FORMAT_VERSION: u32 = 1;
+
+/// The file name of every partition: fixed, so a rerun replaces rather than adds.
+pub(crate) const PART_FILE: &str = "part-0.parquet";
+
+/// `_gridlake/lake.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LakeInfo {
+    /// Layout version.
+    pub format_version: u32,
+    /// The gridlake that created the lake.
+    pub created_by: String,
+    /// When (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+/// A lake over an object store.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) root: Path,
+    pub(crate) location: String,
+}
+
+impl Lake {
+    /// Opens (creating if needed) a lake in a local directory.
+    pub async fn open_local(dir: &std::path::Path) -> Result<Lake, LakeError> {
+        std::fs::create_dir_all(dir).map_err(|source| LakeError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let store = LocalFileSystem::new_with_prefix(dir).map_err(|source| LakeError::Store {
+            lake: dir.display().to_string(),
+            op: "open",
+            path: String::new(),
+            source,
+        })?;
+        let lake = Lake {
+            store: Arc::new(store),
+            root: Path::default(),
+            location: dir.display().to_string(),
+        };
+        lake.init().await?;
+        Ok(lake)
+    }
+
+    /// A lake under `root` of an existing store (S3, memory, a wrapped store).
+    pub async fn open(
+        store: Arc<dyn ObjectStore>,
+        root: Path,
+        location: impl Into<String>,
+    ) -> Result<Lake, LakeError> {
+        let lake = Lake {
+            store,
+            root,
+            location: location.into(),
+        };
+        lake.init().await?;
+        Ok(lake)
+    }
+
+    /// Human-readable location (a path or URL).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(crate) fn path(&self, rel: &str) -> Path {
+        let mut p = self.root.clone();
+        for part in rel.split('/').filter(|s| !s.is_empty()) {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// `<dataset>/date=YYYY-MM-DD/part-0.parquet`.
+    pub fn partition_path(&self, dataset: &str, day: i32) -> Path {
+        self.path(&format!(
+            "{dataset}/date={}/{PART_FILE}",
+            day_to_string(day)
+        ))
+    }
+
+    /// `<dataset>/`.
+    pub fn table_path(&self, dataset: &str) -> Path {
+        self.path(dataset)
+    }
+
+    pub(crate) fn staging_path(&self, what: &str) -> Path {
+        // No `.parquet` suffix and a folder outside every table: no reader picks an in-flight file up.
+        self.path(&format!(
+            "_gridlake/staging/{}-{what}.staged",
+            uuid::Uuid::new_v4()
+        ))
+    }
+
+    pub(crate) fn err(
+        &self,
+        op: &'static str,
+        path: &Path,
+        source: object_store::Error,
+    ) -> LakeError {
+        LakeError::Store {
+            lake: self.location.clone(),
+            op,
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    async fn init(&self) -> Result<(), LakeError> {
+        let path = self.path("_gridlake/lake.json");
+        let info = LakeInfo {
+            format_version: LAKE_FORMAT_VERSION,
+            created_by: format!("gridlake {}", env!("CARGO_PKG_VERSION")),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(body), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => self.check_format(&path).await,
+            Err(e) => Err(self.err("create", &path, e)),
+        }
+    }
+
+    async fn check_format(&self, path: &Path) -> Result<(), LakeError> {
+        let bytes = self
+            .store
+            .get(path)
+            .await
+            .map_err(|e| self.err("read", path, e))?
+            .bytes()
+            .await
+            .map_err(|e| self.err("read", path, e))?;
+        let info: LakeInfo = serde_json::from_slice(&bytes).map_err(|e| LakeError::Format {
+            lake: self.location.clone(),
+            message: format!("`_gridlake/lake.json` is not valid ({e}); restore it from a backup, or move the lake aside and re-import"),
+        })?;
+        if info.format_version > LAKE_FORMAT_VERSION {
+            return Err(LakeError::Format {
+                lake: self.location.clone(),
+                message: format!(
+                    "lake format {} was written by {}; this gridlake reads format {LAKE_FORMAT_VERSION}. Upgrade gridlake",
+                    info.format_version, info.created_by
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes staged files older than `older_than` (left by a crash between write and swap). Returns how
+    /// many were removed. The age guard keeps the in-flight files of a concurrent writer.
+    pub async fn clean_staging(&self, older_than: std::time::Duration) -> Result<usize, LakeError> {
+        use futures::TryStreamExt;
+        let prefix = self.path("_gridlake/staging");
+        let cutoff =
+            chrono::Utc::now() - chrono::Duration::from_std(older_than).unwrap_or_default();
+        let stale: Vec<Path> = self
+            .store
+            .list(Some(&prefix))
+            .try_filter(|m| futures::future::ready(m.last_modified <= cutoff))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| self.err("list", &prefix, e))?;
+        for p in &stale {
+            match self.store.delete(p).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.err("delete", p, e)),
+            }
+        }
+        Ok(stale.len())
+    }
+
+    /// Days (days since epoch) that have a partition file for `dataset`: one LIST of the table folder.
+    pub async fn partition_days(&self, dataset: &str) -> Result<Vec<(i32, u64)>, LakeError> {
+        use futures::TryStreamExt;
+        let prefix = self.table_path(dataset);
+        let metas: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| self.err("list", &prefix, e))?;
+        let mut days = Vec::new();
+        for m in metas {
+            let mut parts = m.location.parts().collect::<Vec<_>>().into_iter().rev();
+            let (Some(file), Some(dir)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if file.as_ref() != PART_FILE {
+                continue;
+            }
+            if let Some(date) = dir.as_ref().strip_prefix("date=") {
+                if let Ok(d) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+                    days.push((gridlake_schema::date_to_day(d), m.size));
+                }
+            }
+        }
+        days.sort_unstable();
+        Ok(days)
+    }
+}
