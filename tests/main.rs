@@ -1,1 +1,12 @@
-mod x {}
+//! gridlake's one integration test binary: the CLI and the library crates driven end to end over real
+//! files, with DuckDB and pyarrow (from the project's venv, `scripts/python-env`) reading the lake back.
+
+#![allow(clippy::unwrap_used)]
+
+mod archives;
+mod cli;
+mod common;
+mod dst;
+mod interop;
+mod lake;
+mod ledger;

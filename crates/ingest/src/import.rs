@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 /// Bytes handed to the converter per push.
 const CHUNK: usize = 256 * 1024;
+/// Rejected records one input may have before it is refused as a whole.
+const MAX_REJECTS_PER_INPUT: usize = 100_000;
 
 /// Errors that stop a whole run (an input's own problems are outcomes, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -309,11 +311,20 @@ pub async fn import_files(
                 Err(e) => {
                     record.error = Some(e.clone());
                     entry.unchanged = false;
+                    entry.error = Some(e);
                     // An earlier file of the day outranks this failed attempt.
-                    if !matches!(entry.state, DayState::Complete | DayState::Incomplete) {
+                    if let Some(f) = lake.read_footer(ds.name(), day).await? {
+                        entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
+                            DayState::Incomplete
+                        } else {
+                            DayState::Complete
+                        };
+                        entry.rows = f.rows;
+                        entry.expected_rows = f.expected_rows;
+                        entry.availability_pct = availability(f.rows, f.expected_rows);
+                    } else {
                         entry.state = DayState::Failed;
                     }
-                    entry.error = Some(e);
                 }
             }
             fed.push(record);
@@ -526,6 +537,15 @@ enum MemberError {
     Convert(ConvertError),
     #[error("read failed: {0}")]
     Io(std::io::Error),
+    #[error(
+        "{file}: more than {limit} records rejected (first: line {first_line}: {first_reason}); this does not look like an input of this dataset. Check it with `gridlake validate`, fix the schema or the file, and import again"
+    )]
+    TooManyRejects {
+        file: String,
+        limit: usize,
+        first_line: u64,
+        first_reason: String,
+    },
 }
 
 fn convert_file(ds: &Arc<Dataset>, path: &Path, limits: &UnpackLimits) -> FileResult {
@@ -579,6 +599,17 @@ fn convert_member(
         conv.push(&buf[..n]).map_err(MemberError::Convert)?;
         stash(conv.take_batches(), &mut days);
         rejects.extend(conv.take_rejects());
+        // Rejects are held until the commit; past this many the input is refused whole, which bounds memory
+        // for a file that is not what it claims to be.
+        if rejects.len() > MAX_REJECTS_PER_INPUT {
+            let first = &rejects[0];
+            return Err(MemberError::TooManyRejects {
+                file: name.to_string(),
+                limit: MAX_REJECTS_PER_INPUT,
+                first_line: first.line,
+                first_reason: first.reason.clone(),
+            });
+        }
     }
     let (summary, batches, more) = conv.finish().map_err(MemberError::Convert)?;
     stash(batches, &mut days);

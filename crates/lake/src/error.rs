@@ -15,8 +15,8 @@ pub enum LakeError {
         op: &'static str,
         /// Object path.
         path: String,
-        /// Cause.
-        source: object_store::Error,
+        /// Cause (boxed: the store's error is large and this error travels through every call).
+        source: Box<object_store::Error>,
     },
     /// A local lake directory could not be created.
     #[error(

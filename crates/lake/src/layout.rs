@@ -46,7 +46,7 @@ impl Lake {
             lake: dir.display().to_string(),
             op: "open",
             path: String::new(),
-            source,
+            source: Box::new(source),
         })?;
         let lake = Lake {
             store: Arc::new(store),
@@ -121,7 +121,7 @@ impl Lake {
             lake: self.location.clone(),
             op,
             path: path.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -216,10 +216,10 @@ impl Lake {
             if file.as_ref() != PART_FILE {
                 continue;
             }
-            if let Some(date) = dir.as_ref().strip_prefix("date=") {
-                if let Ok(d) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
-                    days.push((gridlake_schema::date_to_day(d), m.size));
-                }
+            if let Some(date) = dir.as_ref().strip_prefix("date=")
+                && let Ok(d) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            {
+                days.push((gridlake_schema::date_to_day(d), m.size));
             }
         }
         days.sort_unstable();

@@ -260,8 +260,8 @@ struct DayState {
     rows_in_batch: usize,
     next_row: u32,
     batch_first_row: u32,
-    /// key hash → (row id, line, precedence rank).
-    keys: HashMap<u128, (u32, u64, u32)>,
+    /// key hash → (row id, line, precedence rank, day the row's record is counted on).
+    keys: HashMap<u128, (u32, u64, u32, i32)>,
     outcome: DayOutcome,
 }
 
@@ -302,6 +302,9 @@ pub struct Converter {
     partition_cache: (i64, i32),
     /// For `ambiguous = "in_order"`: how often each (raw key) label has been seen.
     in_order_seen: HashMap<u128, u8>,
+    /// Lines of records already counted as superseded (an unpivoted record is superseded once, however
+    /// many of its rows a later record replaces).
+    superseded_lines: hashbrown::HashSet<u64>,
     /// Scratch rows (one per unpivoted value, else one).
     rows: Vec<Vec<Slot>>,
     key_buf: Vec<u8>,
@@ -355,6 +358,7 @@ impl Converter {
             zone_caches,
             partition_cache: (i64::MIN, 0),
             in_order_seen: HashMap::new(),
+            superseded_lines: hashbrown::HashSet::new(),
             rows: Vec::new(),
             key_buf: Vec::new(),
             file,
@@ -564,11 +568,11 @@ impl Converter {
         let mut unpivot = Vec::new();
         if let Some(u) = &ds.unpivot {
             for (p, h) in found.iter().enumerate() {
-                if !used[p] {
-                    if let Some(n) = u.match_header(h) {
-                        used[p] = true;
-                        unpivot.push((n, p));
-                    }
+                if !used[p]
+                    && let Some(n) = u.match_header(h)
+                {
+                    used[p] = true;
+                    unpivot.push((n, p));
                 }
             }
             if unpivot.is_empty() {
@@ -844,15 +848,15 @@ impl Converter {
             placements.push((day, key, rank));
         }
         let record_day = placements.first().map(|p| p.0);
-        let mut supersede: Vec<(i32, u32)> = Vec::new();
+        let mut supersede: Vec<(i32, u32, u64, i32)> = Vec::new();
         for &(day, key, rank) in &placements {
             let state = self.day_state(day);
-            if let Some(&(old_row, old_line, old_rank)) = state.keys.get(&key) {
+            if let Some(&(old_row, old_line, old_rank, old_record_day)) = state.keys.get(&key) {
                 if ds.precedence.is_some() && rank > old_rank {
-                    supersede.push((day, old_row));
+                    supersede.push((day, old_row, old_line, old_record_day));
                 } else if ds.precedence.is_some() && rank < old_rank {
                     // The record already kept outranks this one: this one is the superseded loser.
-                    let state = self.day_state(day);
+                    let state = self.day_state(record_day.unwrap_or(day));
                     state.outcome.counts.read += 1;
                     state.outcome.counts.superseded += 1;
                     self.summary.counts.read += 1;
@@ -874,14 +878,19 @@ impl Converter {
             }
         }
         // Phase 5: append.
-        for (day, old_row) in supersede {
+        // Rows are dropped one by one, but records are counted once, on the day their own counts went to
+        // (an unpivoted record has many rows, possibly on several days).
+        for (day, old_row, old_line, old_record_day) in supersede {
             let state = self.day_state(day);
             state.outcome.superseded_rows.push(old_row);
-            state.outcome.counts.superseded += 1;
-            state.outcome.counts.written -= 1;
             state.outcome.rows -= 1;
-            self.summary.counts.superseded += 1;
-            self.summary.counts.written -= 1;
+            if self.superseded_lines.insert(old_line) {
+                let state = self.day_state(old_record_day);
+                state.outcome.counts.superseded += 1;
+                state.outcome.counts.written -= 1;
+                self.summary.counts.superseded += 1;
+                self.summary.counts.written -= 1;
+            }
         }
         let out = std::mem::take(&mut self.out);
         let rows = std::mem::take(&mut self.rows);
@@ -892,7 +901,9 @@ impl Converter {
             for (bld, slot) in state.builders.iter_mut().zip(row.iter()) {
                 bld.append(*slot, &out);
             }
-            state.keys.insert(key, (state.next_row, line, rank));
+            state
+                .keys
+                .insert(key, (state.next_row, line, rank, record_day.unwrap_or(day)));
             state.next_row += 1;
             state.rows_in_batch += 1;
             state.outcome.rows += 1;
@@ -995,13 +1006,13 @@ impl Converter {
                         col.allowed
                     ));
                 }
-                if let Some(re) = &col.pattern {
-                    if !re.is_match(s) {
-                        return Err(format!(
-                            "value `{s}` does not match pattern `{}`",
-                            re.as_str()
-                        ));
-                    }
+                if let Some(re) = &col.pattern
+                    && !re.is_match(s)
+                {
+                    return Err(format!(
+                        "value `{s}` does not match pattern `{}`",
+                        re.as_str()
+                    ));
                 }
                 Slot::Str(start as u32, end as u32)
             }
@@ -1167,15 +1178,15 @@ fn derive_timestamp(
 }
 
 fn check_range(col: &ColumnPlan, v: f64) -> Result<(), String> {
-    if let Some(min) = col.min {
-        if v < min {
-            return Err(format!("value {v} is below the minimum {min}"));
-        }
+    if let Some(min) = col.min
+        && v < min
+    {
+        return Err(format!("value {v} is below the minimum {min}"));
     }
-    if let Some(max) = col.max {
-        if v > max {
-            return Err(format!("value {v} is above the maximum {max}"));
-        }
+    if let Some(max) = col.max
+        && v > max
+    {
+        return Err(format!("value {v} is above the maximum {max}"));
     }
     Ok(())
 }

@@ -1822,3 +1822,55 @@ fn headerless_file_binds_by_position() {
     assert_reject(&rejects[0], 4, Some("v"), "short row");
     assert_reject(&rejects[1], 5, Some("ok"), "`maybe` is not a valid boolean");
 }
+
+#[test]
+fn unpivot_with_precedence_counts_records_not_rows() {
+    // A wide record superseded by a later one is one superseded record (and 24 dropped rows). This used
+    // to subtract `written` once per row: an overflow panic in debug builds.
+    let text = MISO_LIKE.replace(
+        "columns = [\"node\", \"lmp_kind\", \"interval_start\"]",
+        "columns = [\"node\", \"lmp_kind\", \"interval_start\"]\nprecedence = { column = \"node_type\", order = [\"prelim\", \"final\"] }",
+    );
+    assert_ne!(text, MISO_LIKE);
+    let ds = Arc::new(Dataset::from_toml("miso_like_prec.toml", &text).unwrap());
+    let values: Vec<String> = (1..=24).map(|h| h.to_string()).collect();
+    let wide = |status: &str| -> Vec<u8> {
+        miso_like_csv(&[("AECI", "LMP", values.clone())])
+            .split(|b| *b == b'\n')
+            .nth(5)
+            .map(|l| String::from_utf8_lossy(l).replace("Interface", status))
+            .unwrap()
+            .into_bytes()
+    };
+    let d = day("2024-03-10");
+    for (first, second, superseded_rows) in [
+        ("prelim", "final", (0..24).collect::<Vec<u32>>()),
+        ("final", "prelim", Vec::new()),
+    ] {
+        let mut input = miso_like_csv(&[]);
+        for status in [first, second] {
+            input.extend_from_slice(&wide(status));
+            input.push(b'\n');
+        }
+        let (s, batches, rejects) = convert_ok(&ds, &input);
+        assert!(rejects.is_empty());
+        let want = RecordCounts {
+            read: 2,
+            written: 1,
+            rejected: 0,
+            superseded: 1,
+        };
+        assert_eq!(s.counts, want, "{first} then {second}");
+        assert_eq!(s.days[&d].counts, want);
+        assert_eq!(s.days[&d].rows, 24);
+        assert_eq!(s.days[&d].superseded_rows, superseded_rows);
+        let t = table(&ds, &batches);
+        let kept: Vec<Option<String>> = str_col(&t, "node_type")
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !superseded_rows.contains(&(*i as u32)))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(kept, vec![Some("final".to_string()); 24]);
+    }
+}

@@ -1,0 +1,104 @@
+//! Ledger states after import, queried through the library API: complete, incomplete, failed, no_data and
+//! missing; a file outranks a later failed attempt; a lost ledger record is recovered from the footer.
+
+use crate::common::*;
+
+#[test]
+fn states_after_import_are_right_for_each_kind_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // complete: the real one-day file (96 rows = 24 h × 4 components × 1 node)
+    let (code, _) = import_json(&lake, "caiso_lmp_dam", &[&fixture(CAISO_ONE_DAY)], &[]);
+    assert_eq!(code, 0);
+    // incomplete: the real GMT-window zip fills two operating days partly
+    let (code, _) = import_json(&lake, "caiso_lmp_dam", &[&fixture(CAISO_ZIP)], &[]);
+    assert_eq!(code, 0);
+    // failed: an input refused at file level for a declared day
+    let broken = write(
+        dir.path(),
+        "broken.csv",
+        "INTERVALSTARTTIME_GMT,OPR_DT,NODE\n2024-01-05T08:00:00-00:00,2024-01-05,X\n",
+    );
+    let (code, s) = import_json(&lake, "caiso_lmp_dam", &[&broken], &["--day", "2024-01-05"]);
+    assert_eq!(code, 3, "{s}");
+    assert!(
+        s["inputs"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing required column")
+    );
+    // no_data: a header-only answer for a declared day
+    let empty = write(dir.path(), "empty.csv", format!("{CAISO_HEADER}\n"));
+    let (code, _) = import_json(&lake, "caiso_lmp_dam", &[&empty], &["--day", "2024-01-06"]);
+    assert_eq!(code, 0);
+
+    let all = |start: &str, end: &str| day_states(&lake, "caiso_lmp_dam", start, end);
+    let may = &all("2020-05-10", "2020-05-10")[0];
+    assert_eq!(
+        (
+            may.state.as_str(),
+            may.written_rows,
+            may.expected_rows,
+            may.availability_pct
+        ),
+        ("complete", 96, Some(96), Some(100.0))
+    );
+    let jan = all("2020-01-01", "2020-01-03");
+    assert_eq!(
+        jan.iter().map(|d| d.state.as_str()).collect::<Vec<_>>(),
+        vec!["incomplete", "incomplete", "missing"]
+    );
+    assert_eq!(
+        (jan[0].written_rows, jan[0].expected_rows),
+        (54_304, Some(24 * 4 * 1697))
+    );
+    assert_eq!(jan[0].availability_pct, Some(33.33));
+    let days = all("2024-01-05", "2024-01-07");
+    assert_eq!(
+        days.iter().map(|d| d.state.as_str()).collect::<Vec<_>>(),
+        vec!["failed", "no_data", "missing"]
+    );
+    assert!(
+        days[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("missing required column")
+    );
+    assert_eq!(days[0].attempts, 1);
+    assert!(days.iter().all(|d| d.written_rows == 0));
+}
+
+#[test]
+fn a_file_outranks_a_later_failed_attempt_and_survives_a_lost_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    import_json(&lake, "caiso_lmp_dam", &[&fixture(CAISO_ONE_DAY)], &[]);
+    // Every record of the day rejected: the attempt fails, the earlier file stays.
+    let text = std::fs::read_to_string(fixture(CAISO_ONE_DAY)).unwrap();
+    let all_bad = text.replace(",DAM,", ",RTM,");
+    let input = write(dir.path(), "all_bad.csv", all_bad);
+    let (code, s) = import_json(&lake, "caiso_lmp_dam", &[&input], &[]);
+    assert_eq!(code, 0, "the day still has its complete file: {s}");
+    assert_eq!(s["records"]["rejected"], 96);
+    let st = &day_states(&lake, "caiso_lmp_dam", "2020-05-10", "2020-05-10")[0];
+    assert_eq!(st.state.as_str(), "complete");
+    assert_eq!(st.attempts, 2);
+    assert!(
+        st.last_error.as_deref().unwrap().contains("every record"),
+        "{st:?}"
+    );
+
+    // The ledger lost (a crash between the swap and the record): the footer still proves the day.
+    std::fs::remove_dir_all(lake.join("_gridlake/ledger")).unwrap();
+    let st = &day_states(&lake, "caiso_lmp_dam", "2020-05-10", "2020-05-10")[0];
+    assert_eq!(
+        (
+            st.state.as_str(),
+            st.written_rows,
+            st.expected_rows,
+            st.attempts
+        ),
+        ("complete", 96, Some(96), 0)
+    );
+}
