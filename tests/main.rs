@@ -10,3 +10,4 @@ mod dst;
 mod interop;
 mod lake;
 mod ledger;
+mod readme;

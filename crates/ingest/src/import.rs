@@ -192,8 +192,8 @@ pub async fn validate_files(
 ) -> RunSummary {
     let started = Instant::now();
     let mut summary = new_summary(&ds, None);
-    let results = convert_all(&ds, files, opts).await;
-    for result in results {
+    let mut results = std::pin::pin!(convert_stream(&ds, files, opts));
+    while let Some(result) = results.next().await {
         absorb_file(&mut summary, result, opts);
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -213,137 +213,134 @@ pub async fn import_files(
     let run_id = summary.run_id.clone();
     let mut records: Vec<LedgerRecord> = Vec::new();
     let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
-    let mut converted = Vec::new();
-    for result in convert_all(&ds, files, opts).await {
-        absorb_file(
-            &mut summary,
-            FileResult {
-                members: Vec::new(),
-                error: result.error.clone(),
-            },
-            opts,
-        );
-        converted.extend(result.members);
-    }
-    // Inputs commit one after another (in command-line order) so that, when two feed the same day, the later
-    // one wins deterministically; conversion above already ran in parallel.
-    for member in converted {
-        let t0 = Instant::now();
-        let mut fed = Vec::new();
-        let mut by_day: BTreeMap<Option<i32>, Vec<&Reject>> = BTreeMap::new();
-        for r in &member.rejects {
-            by_day.entry(r.day).or_default().push(r);
-        }
-        for (day, rejects) in &by_day {
-            lake.write_rejects(ds.name(), *day, &member.sha256, &run_id, rejects)
-                .await?;
-        }
-        let mut member_days = member.days;
-        for (&day, outcome) in &member.summary.days {
-            let batches = member_days.remove(&day).unwrap_or_default();
-            let input = InputRecord {
-                name: member.name.clone(),
-                sha256: member.sha256.clone(),
-                read: outcome.counts.read,
-                written: outcome.counts.written,
-                rejected: outcome.counts.rejected,
-                superseded: outcome.counts.superseded,
-            };
-            if !by_day.contains_key(&Some(day)) {
-                lake.write_rejects(ds.name(), Some(day), &member.sha256, &run_id, &[])
+    // Conversion runs `jobs` inputs ahead on blocking threads; commits happen here, one input after another
+    // in command-line order, so that when two inputs feed the same day the later one wins deterministically,
+    // and memory holds at most `jobs` converted inputs whatever the number of files.
+    let mut results = std::pin::pin!(convert_stream(&ds, files, opts));
+    while let Some(result) = results.next().await {
+        let error_only = FileResult {
+            members: Vec::new(),
+            error: result.error,
+        };
+        absorb_file(&mut summary, error_only, opts);
+        for member in result.members {
+            let t0 = Instant::now();
+            let mut fed = Vec::new();
+            let mut by_day: BTreeMap<Option<i32>, Vec<&Reject>> = BTreeMap::new();
+            for r in &member.rejects {
+                by_day.entry(r.day).or_default().push(r);
+            }
+            for (day, rejects) in &by_day {
+                lake.write_rejects(ds.name(), *day, &member.sha256, &run_id, rejects)
                     .await?;
             }
-            let mut record = LedgerRecord {
-                run_id: run_id.clone(),
-                dataset: ds.name().to_string(),
-                day,
-                state: DayState::Failed,
-                rows: 0,
-                expected_rows: None,
-                records_read: outcome.counts.read,
-                records_written: outcome.counts.written,
-                records_rejected: outcome.counts.rejected,
-                records_superseded: outcome.counts.superseded,
-                bytes: 0,
-                inputs: vec![member.name.clone()],
-                error: None,
-                recorded_at: 0,
-                duration_ms: 0,
-            };
-            let result = if outcome.rows == 0 {
-                Err(format!(
-                    "every record of {} for {} was rejected ({} rejects); see the rejects table or run `gridlake validate`",
-                    member.name,
-                    day_to_string(day),
-                    outcome.counts.rejected
-                ))
-            } else {
-                let batches = drop_superseded(batches, &outcome.superseded_rows);
-                lake.commit_day(Arc::clone(&ds), day, batches, input, &run_id)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            let entry = day_results.entry(day).or_insert_with(|| DayResult {
-                day: day_to_string(day),
-                state: DayState::Missing,
-                rows: 0,
-                expected_rows: None,
-                availability_pct: None,
-                records: RecordCounts::default(),
-                unchanged: true,
-                error: None,
-            });
-            entry.records.add(&outcome.counts);
-            match result {
-                Ok(commit) => {
-                    record.state = commit.state;
-                    record.rows = commit.rows;
-                    record.expected_rows = commit.expected_rows;
-                    record.bytes = commit.bytes;
-                    entry.state = commit.state;
-                    entry.rows = commit.rows;
-                    entry.expected_rows = commit.expected_rows;
-                    entry.availability_pct = availability(commit.rows, commit.expected_rows);
-                    entry.unchanged &= commit.unchanged;
-                    entry.error = None;
-                    summary.rows_written += outcome.rows;
+            let mut member_days = member.days;
+            for (&day, outcome) in &member.summary.days {
+                let batches = member_days.remove(&day).unwrap_or_default();
+                let input = InputRecord {
+                    name: member.name.clone(),
+                    sha256: member.sha256.clone(),
+                    read: outcome.counts.read,
+                    written: outcome.counts.written,
+                    rejected: outcome.counts.rejected,
+                    superseded: outcome.counts.superseded,
+                };
+                if !by_day.contains_key(&Some(day)) {
+                    lake.write_rejects(ds.name(), Some(day), &member.sha256, &run_id, &[])
+                        .await?;
                 }
-                Err(e) => {
-                    record.error = Some(e.clone());
-                    entry.unchanged = false;
-                    entry.error = Some(e);
-                    // An earlier file of the day outranks this failed attempt.
-                    if let Some(f) = lake.read_footer(ds.name(), day).await? {
-                        entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
-                            DayState::Incomplete
+                let mut record = LedgerRecord {
+                    run_id: run_id.clone(),
+                    dataset: ds.name().to_string(),
+                    day,
+                    state: DayState::Failed,
+                    rows: 0,
+                    expected_rows: None,
+                    records_read: outcome.counts.read,
+                    records_written: outcome.counts.written,
+                    records_rejected: outcome.counts.rejected,
+                    records_superseded: outcome.counts.superseded,
+                    bytes: 0,
+                    inputs: vec![member.name.clone()],
+                    error: None,
+                    recorded_at: 0,
+                    duration_ms: 0,
+                };
+                let result = if outcome.rows == 0 {
+                    Err(format!(
+                        "every record of {} for {} was rejected ({} rejects); see the rejects table or run `gridlake validate`",
+                        member.name,
+                        day_to_string(day),
+                        outcome.counts.rejected
+                    ))
+                } else {
+                    let batches = drop_superseded(batches, &outcome.superseded_rows);
+                    lake.commit_day(Arc::clone(&ds), day, batches, input, &run_id)
+                        .await
+                        .map_err(|e| e.to_string())
+                };
+                let entry = day_results.entry(day).or_insert_with(|| DayResult {
+                    day: day_to_string(day),
+                    state: DayState::Missing,
+                    rows: 0,
+                    expected_rows: None,
+                    availability_pct: None,
+                    records: RecordCounts::default(),
+                    unchanged: true,
+                    error: None,
+                });
+                entry.records.add(&outcome.counts);
+                match result {
+                    Ok(commit) => {
+                        record.state = commit.state;
+                        record.rows = commit.rows;
+                        record.expected_rows = commit.expected_rows;
+                        record.bytes = commit.bytes;
+                        entry.state = commit.state;
+                        entry.rows = commit.rows;
+                        entry.expected_rows = commit.expected_rows;
+                        entry.availability_pct = availability(commit.rows, commit.expected_rows);
+                        entry.unchanged &= commit.unchanged;
+                        entry.error = None;
+                        summary.rows_written += outcome.rows;
+                    }
+                    Err(e) => {
+                        record.error = Some(e.clone());
+                        entry.unchanged = false;
+                        entry.error = Some(e);
+                        // An earlier file of the day outranks this failed attempt.
+                        if let Some(f) = lake.read_footer(ds.name(), day).await? {
+                            entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
+                                DayState::Incomplete
+                            } else {
+                                DayState::Complete
+                            };
+                            entry.rows = f.rows;
+                            entry.expected_rows = f.expected_rows;
+                            entry.availability_pct = availability(f.rows, f.expected_rows);
                         } else {
-                            DayState::Complete
-                        };
-                        entry.rows = f.rows;
-                        entry.expected_rows = f.expected_rows;
-                        entry.availability_pct = availability(f.rows, f.expected_rows);
-                    } else {
-                        entry.state = DayState::Failed;
+                            entry.state = DayState::Failed;
+                        }
                     }
                 }
+                fed.push(record);
             }
-            fed.push(record);
+            let elapsed = t0.elapsed().as_millis() as u64;
+            let now = chrono::Utc::now().timestamp_micros();
+            for r in &mut fed {
+                r.recorded_at = now;
+                r.duration_ms = elapsed;
+            }
+            records.extend(fed);
+            absorb_member(
+                &mut summary,
+                &member.name,
+                &member.sha256,
+                &member.summary,
+                &member.rejects,
+                opts,
+            );
         }
-        let elapsed = t0.elapsed().as_millis() as u64;
-        let now = chrono::Utc::now().timestamp_micros();
-        for r in &mut fed {
-            r.recorded_at = now;
-            r.duration_ms = elapsed;
-        }
-        records.extend(fed);
-        absorb_member(
-            &mut summary,
-            &member.name,
-            &member.sha256,
-            &member.summary,
-            &member.rejects,
-            opts,
-        );
     }
     // Declared days: no rows for them means the source had no data, unless a failed input may have held them.
     let any_input_failed = summary.failed_inputs > 0;
@@ -502,11 +499,11 @@ fn drop_superseded(batches: Vec<RecordBatch>, superseded: &[u32]) -> Vec<RecordB
 
 /// Converts every file, `opts.jobs` at a time, on blocking threads (reading, inflating and parsing are CPU
 /// and file IO). Results keep the command-line order.
-async fn convert_all(
-    ds: &Arc<Dataset>,
-    files: &[PathBuf],
-    opts: &ImportOptions,
-) -> Vec<FileResult> {
+fn convert_stream<'a>(
+    ds: &'a Arc<Dataset>,
+    files: &'a [PathBuf],
+    opts: &'a ImportOptions,
+) -> impl futures::Stream<Item = FileResult> + 'a {
     let jobs = opts.jobs.max(1);
     futures::stream::iter(files.iter().cloned())
         .map(|path| {
@@ -526,8 +523,6 @@ async fn convert_all(
             }
         })
         .buffered(jobs)
-        .collect()
-        .await
 }
 
 /// Why a member's conversion stopped.
