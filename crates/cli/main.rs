@@ -17,11 +17,12 @@ use gridlake_schema::{Catalog, date_to_day};
 use crate::args::{Cli, Command};
 use crate::config::Config;
 
-// The import path allocates and frees day-sized buffers over and over (batches, merge, Parquet pages); the
-// system allocator hands that memory back to the kernel and takes page faults to get it again, a seventh of
-// the run. mimalloc keeps it.
+// The import path allocates and frees day-sized buffers over and over (batches, merge, Parquet pages). glibc
+// and mimalloc hand that memory back to the kernel within milliseconds and then fault it in, zeroed, again: a
+// quarter of the run's time was the kernel clearing pages. jemalloc keeps freed pages for seconds (its decay
+// time), which is exactly the reuse pattern here.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Exit code: finished, but some input or day failed (rejects alone are not failures).
 const EXIT_FAILURES: u8 = 3;

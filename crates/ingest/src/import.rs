@@ -1,6 +1,6 @@
 //! `import` and `validate`: local files through the converter into the lake.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use arrow::array::BooleanArray;
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 use futures::StreamExt;
-use gridlake_lake::{DayState, InputRecord, Lake, LakeError, LedgerRecord};
+use gridlake_lake::{DayCommit, DayState, FooterMeta, InputRecord, Lake, LakeError, LedgerRecord};
 use gridlake_schema::{
     ConvertError, ConvertSummary, Converter, Dataset, DayBatch, HeaderReport, RecordCounts, Reject,
     day_to_string,
@@ -31,6 +31,11 @@ pub enum ImportError {
     /// The lake could not be used at all.
     #[error(transparent)]
     Lake(#[from] LakeError),
+    /// A commit task died (a bug: please report it).
+    #[error(
+        "a commit task failed unexpectedly ({0}); the lake is consistent (commits are atomic): run the import again"
+    )]
+    Task(String),
     /// The ledger could not be written after the commits (the files carry their own footers).
     #[error(
         "the run's ledger records could not be written ({0}); the committed files are intact and self-describing: run `gridlake import` again to record them"
@@ -213,133 +218,56 @@ pub async fn import_files(
     let run_id = summary.run_id.clone();
     let mut records: Vec<LedgerRecord> = Vec::new();
     let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
-    // Conversion runs `jobs` inputs ahead on blocking threads; commits happen here, one input after another
-    // in command-line order, so that when two inputs feed the same day the later one wins deterministically,
-    // and memory holds at most `jobs` converted inputs whatever the number of files.
+    // Conversion runs `jobs` inputs ahead on blocking threads, and commits run `jobs` at a time as tasks. An
+    // input that feeds a day an earlier input is still committing waits for it, so when two inputs feed the
+    // same day the later one (in command-line order) wins. Outcomes are absorbed in input order. Memory holds
+    // about 2 × `jobs` converted inputs, whatever the number of files.
+    let jobs = opts.jobs.max(1);
     let mut results = std::pin::pin!(convert_stream(&ds, files, opts));
+    let mut pending: Vec<(usize, BTreeSet<i32>, CommitTask)> = Vec::new();
+    let mut finished: BTreeMap<usize, Finished> = BTreeMap::new();
+    let mut next = 0usize;
     while let Some(result) = results.next().await {
-        let error_only = FileResult {
-            members: Vec::new(),
-            error: result.error,
-        };
-        absorb_file(&mut summary, error_only, opts);
+        if let Some((name, error)) = result.error {
+            finished.insert(next, Finished::Refused { name, error });
+            next += 1;
+        }
         for member in result.members {
-            let t0 = Instant::now();
-            let mut fed = Vec::new();
-            let mut by_day: BTreeMap<Option<i32>, Vec<&Reject>> = BTreeMap::new();
-            for r in &member.rejects {
-                by_day.entry(r.day).or_default().push(r);
+            let days: BTreeSet<i32> = member.summary.days.keys().copied().collect();
+            while let Some(pos) = pending.iter().position(|p| !p.1.is_disjoint(&days)) {
+                let (idx, _, task) = pending.remove(pos);
+                finished.insert(idx, Finished::Committed(join(task).await?));
             }
-            for (day, rejects) in &by_day {
-                lake.write_rejects(ds.name(), *day, &member.sha256, &run_id, rejects)
-                    .await?;
+            if pending.len() >= jobs {
+                let (idx, _, task) = pending.remove(0);
+                finished.insert(idx, Finished::Committed(join(task).await?));
             }
-            let mut member_days = member.days;
-            for (&day, outcome) in &member.summary.days {
-                let batches = member_days.remove(&day).unwrap_or_default();
-                let input = InputRecord {
-                    name: member.name.clone(),
-                    sha256: member.sha256.clone(),
-                    read: outcome.counts.read,
-                    written: outcome.counts.written,
-                    rejected: outcome.counts.rejected,
-                    superseded: outcome.counts.superseded,
+            let task = tokio::spawn(commit_member(
+                lake.clone(),
+                Arc::clone(&ds),
+                member,
+                run_id.clone(),
+                opts.max_rejects_in_summary,
+            ));
+            pending.push((next, days, task));
+            next += 1;
+        }
+    }
+    for (idx, _, task) in pending {
+        finished.insert(idx, Finished::Committed(join(task).await?));
+    }
+    for (_, f) in finished {
+        match f {
+            Finished::Refused { name, error } => {
+                let refused = FileResult {
+                    members: Vec::new(),
+                    error: Some((name, error)),
                 };
-                if !by_day.contains_key(&Some(day)) {
-                    lake.write_rejects(ds.name(), Some(day), &member.sha256, &run_id, &[])
-                        .await?;
-                }
-                let mut record = LedgerRecord {
-                    run_id: run_id.clone(),
-                    dataset: ds.name().to_string(),
-                    day,
-                    state: DayState::Failed,
-                    rows: 0,
-                    expected_rows: None,
-                    records_read: outcome.counts.read,
-                    records_written: outcome.counts.written,
-                    records_rejected: outcome.counts.rejected,
-                    records_superseded: outcome.counts.superseded,
-                    bytes: 0,
-                    inputs: vec![member.name.clone()],
-                    error: None,
-                    recorded_at: 0,
-                    duration_ms: 0,
-                };
-                let result = if outcome.rows == 0 {
-                    Err(format!(
-                        "every record of {} for {} was rejected ({} rejects); see the rejects table or run `gridlake validate`",
-                        member.name,
-                        day_to_string(day),
-                        outcome.counts.rejected
-                    ))
-                } else {
-                    let batches = drop_superseded(batches, &outcome.superseded_rows);
-                    lake.commit_day(Arc::clone(&ds), day, batches, input, &run_id)
-                        .await
-                        .map_err(|e| e.to_string())
-                };
-                let entry = day_results.entry(day).or_insert_with(|| DayResult {
-                    day: day_to_string(day),
-                    state: DayState::Missing,
-                    rows: 0,
-                    expected_rows: None,
-                    availability_pct: None,
-                    records: RecordCounts::default(),
-                    unchanged: true,
-                    error: None,
-                });
-                entry.records.add(&outcome.counts);
-                match result {
-                    Ok(commit) => {
-                        record.state = commit.state;
-                        record.rows = commit.rows;
-                        record.expected_rows = commit.expected_rows;
-                        record.bytes = commit.bytes;
-                        entry.state = commit.state;
-                        entry.rows = commit.rows;
-                        entry.expected_rows = commit.expected_rows;
-                        entry.availability_pct = availability(commit.rows, commit.expected_rows);
-                        entry.unchanged &= commit.unchanged;
-                        entry.error = None;
-                        summary.rows_written += outcome.rows;
-                    }
-                    Err(e) => {
-                        record.error = Some(e.clone());
-                        entry.unchanged = false;
-                        entry.error = Some(e);
-                        // An earlier file of the day outranks this failed attempt.
-                        if let Some(f) = lake.read_footer(ds.name(), day).await? {
-                            entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
-                                DayState::Incomplete
-                            } else {
-                                DayState::Complete
-                            };
-                            entry.rows = f.rows;
-                            entry.expected_rows = f.expected_rows;
-                            entry.availability_pct = availability(f.rows, f.expected_rows);
-                        } else {
-                            entry.state = DayState::Failed;
-                        }
-                    }
-                }
-                fed.push(record);
+                absorb_file(&mut summary, refused, opts);
             }
-            let elapsed = t0.elapsed().as_millis() as u64;
-            let now = chrono::Utc::now().timestamp_micros();
-            for r in &mut fed {
-                r.recorded_at = now;
-                r.duration_ms = elapsed;
+            Finished::Committed(mc) => {
+                absorb_commit(&mut summary, &mut day_results, &mut records, mc, opts)
             }
-            records.extend(fed);
-            absorb_member(
-                &mut summary,
-                &member.name,
-                &member.sha256,
-                &member.summary,
-                &member.rejects,
-                opts,
-            );
         }
     }
     // Declared days: no rows for them means the source had no data, unless a failed input may have held them.
@@ -401,6 +329,205 @@ pub async fn import_files(
     summary.days = day_results.into_values().collect();
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+type CommitTask = tokio::task::JoinHandle<Result<MemberCommit, LakeError>>;
+
+async fn join(task: CommitTask) -> Result<MemberCommit, ImportError> {
+    match task.await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(ImportError::Task(e.to_string())),
+    }
+}
+
+/// An input's outcome, absorbed into the summary in input order.
+enum Finished {
+    Refused { name: String, error: String },
+    Committed(MemberCommit),
+}
+
+/// What committing one converted input did.
+struct MemberCommit {
+    name: String,
+    sha256: String,
+    summary: ConvertSummary,
+    /// The first rejects (all were written to the reject store).
+    rejects: Vec<Reject>,
+    days: Vec<MemberDay>,
+    records: Vec<LedgerRecord>,
+}
+
+struct MemberDay {
+    day: i32,
+    counts: RecordCounts,
+    rows_kept: u64,
+    result: Result<DayCommit, String>,
+    /// When the commit failed: the day's file as it still is, if it has one.
+    surviving: Option<FooterMeta>,
+}
+
+/// Writes one input's rejects and commits each day it feeds, recording every attempt.
+async fn commit_member(
+    lake: Lake,
+    ds: Arc<Dataset>,
+    member: Converted,
+    run_id: String,
+    keep_rejects: usize,
+) -> Result<MemberCommit, LakeError> {
+    let t0 = Instant::now();
+    let mut by_day: BTreeMap<Option<i32>, Vec<&Reject>> = BTreeMap::new();
+    for r in &member.rejects {
+        by_day.entry(r.day).or_default().push(r);
+    }
+    for (day, rejects) in &by_day {
+        lake.write_rejects(ds.name(), *day, &member.sha256, &run_id, rejects)
+            .await?;
+    }
+    let mut member_days = member.days;
+    let mut days = Vec::new();
+    let mut records = Vec::new();
+    for (&day, outcome) in &member.summary.days {
+        let batches = member_days.remove(&day).unwrap_or_default();
+        if !by_day.contains_key(&Some(day)) {
+            lake.write_rejects(ds.name(), Some(day), &member.sha256, &run_id, &[])
+                .await?;
+        }
+        let input = InputRecord {
+            name: member.name.clone(),
+            sha256: member.sha256.clone(),
+            read: outcome.counts.read,
+            written: outcome.counts.written,
+            rejected: outcome.counts.rejected,
+            superseded: outcome.counts.superseded,
+        };
+        let result = if outcome.rows == 0 {
+            Err(format!(
+                "every record of {} for {} was rejected ({} rejects); see the rejects table or run `gridlake validate`",
+                member.name,
+                day_to_string(day),
+                outcome.counts.rejected
+            ))
+        } else {
+            let batches = drop_superseded(batches, &outcome.superseded_rows);
+            lake.commit_day(Arc::clone(&ds), day, batches, input, &run_id)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        // An earlier file of the day outranks a failed attempt.
+        let surviving = match &result {
+            Ok(_) => None,
+            Err(_) => lake.read_footer(ds.name(), day).await?,
+        };
+        let mut record = LedgerRecord {
+            run_id: run_id.clone(),
+            dataset: ds.name().to_string(),
+            day,
+            state: DayState::Failed,
+            rows: 0,
+            expected_rows: None,
+            records_read: outcome.counts.read,
+            records_written: outcome.counts.written,
+            records_rejected: outcome.counts.rejected,
+            records_superseded: outcome.counts.superseded,
+            bytes: 0,
+            inputs: vec![member.name.clone()],
+            error: None,
+            recorded_at: 0,
+            duration_ms: 0,
+        };
+        match &result {
+            Ok(commit) => {
+                record.state = commit.state;
+                record.rows = commit.rows;
+                record.expected_rows = commit.expected_rows;
+                record.bytes = commit.bytes;
+            }
+            Err(e) => record.error = Some(e.clone()),
+        }
+        records.push(record);
+        days.push(MemberDay {
+            day,
+            counts: outcome.counts,
+            rows_kept: outcome.rows,
+            result,
+            surviving,
+        });
+    }
+    let elapsed = t0.elapsed().as_millis() as u64;
+    let now = chrono::Utc::now().timestamp_micros();
+    for r in &mut records {
+        r.recorded_at = now;
+        r.duration_ms = elapsed;
+    }
+    let mut rejects = member.rejects;
+    rejects.truncate(keep_rejects);
+    Ok(MemberCommit {
+        name: member.name,
+        sha256: member.sha256,
+        summary: member.summary,
+        rejects,
+        days,
+        records,
+    })
+}
+
+fn absorb_commit(
+    summary: &mut RunSummary,
+    day_results: &mut BTreeMap<i32, DayResult>,
+    records: &mut Vec<LedgerRecord>,
+    mc: MemberCommit,
+    opts: &ImportOptions,
+) {
+    for d in mc.days {
+        let entry = day_results.entry(d.day).or_insert_with(|| DayResult {
+            day: day_to_string(d.day),
+            state: DayState::Missing,
+            rows: 0,
+            expected_rows: None,
+            availability_pct: None,
+            records: RecordCounts::default(),
+            unchanged: true,
+            error: None,
+        });
+        entry.records.add(&d.counts);
+        match d.result {
+            Ok(commit) => {
+                entry.state = commit.state;
+                entry.rows = commit.rows;
+                entry.expected_rows = commit.expected_rows;
+                entry.availability_pct = availability(commit.rows, commit.expected_rows);
+                entry.unchanged &= commit.unchanged;
+                entry.error = None;
+                summary.rows_written += d.rows_kept;
+            }
+            Err(e) => {
+                entry.unchanged = false;
+                entry.error = Some(e);
+                match d.surviving {
+                    Some(f) => {
+                        entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
+                            DayState::Incomplete
+                        } else {
+                            DayState::Complete
+                        };
+                        entry.rows = f.rows;
+                        entry.expected_rows = f.expected_rows;
+                        entry.availability_pct = availability(f.rows, f.expected_rows);
+                    }
+                    None => entry.state = DayState::Failed,
+                }
+            }
+        }
+    }
+    records.extend(mc.records);
+    absorb_member(
+        summary,
+        &mc.name,
+        &mc.sha256,
+        &mc.summary,
+        &mc.rejects,
+        opts,
+    );
 }
 
 fn availability(rows: u64, expected: Option<u64>) -> Option<f64> {

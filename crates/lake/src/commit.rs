@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, UInt32Array, new_null_array};
-use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use arrow::array::{ArrayRef, BooleanArray, new_null_array};
+use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_row::{RowConverter, SortField};
@@ -222,34 +222,30 @@ fn merge_and_encode(
             current.push(align(&batch.map_err(arrow_err)?, &schema).map_err(arrow_err)?);
         }
     }
-    let incoming = concat_batches(&schema, &incoming).map_err(arrow_err)?;
     let key_idx: Vec<usize> = ds
         .key_columns()
         .iter()
         .filter_map(|k| schema.index_of(k).ok())
         .collect();
+    let key_conv = row_converter(&schema, &key_idx).map_err(arrow_err)?;
     let mut replaced = 0u64;
-    let mut parts = Vec::with_capacity(2);
+    // Batches are kept as they come (no concatenation): the sort gathers rows from all of them in one copy.
+    let mut parts: Vec<RecordBatch> = Vec::with_capacity(current.len() + incoming.len());
     if !current.is_empty() {
-        let current = concat_batches(&schema, &current).map_err(arrow_err)?;
-        let converter = row_converter(&schema, &key_idx).map_err(arrow_err)?;
-        let incoming_keys = converter
-            .convert_columns(&columns(&incoming, &key_idx))
-            .map_err(arrow_err)?;
+        let incoming_keys = rows_of(&key_conv, &incoming, &key_idx).map_err(arrow_err)?;
         let set: HashSet<&[u8]> = incoming_keys.iter().map(|r| r.data()).collect();
-        let current_keys = converter
-            .convert_columns(&columns(&current, &key_idx))
-            .map_err(arrow_err)?;
-        let keep: BooleanArray = current_keys
-            .iter()
-            .map(|r| Some(!set.contains(r.data())))
-            .collect();
-        replaced = keep.false_count() as u64;
-        parts.push(filter_record_batch(&current, &keep).map_err(arrow_err)?);
+        for batch in &current {
+            let keys = key_conv
+                .convert_columns(&columns(batch, &key_idx))
+                .map_err(arrow_err)?;
+            let keep: BooleanArray = keys.iter().map(|r| Some(!set.contains(r.data()))).collect();
+            replaced += keep.false_count() as u64;
+            parts.push(filter_record_batch(batch, &keep).map_err(arrow_err)?);
+        }
     }
-    parts.push(incoming);
-    let merged = concat_batches(&schema, &parts).map_err(arrow_err)?;
-    let merged = sort_by_key(&merged, &schema, &key_idx).map_err(arrow_err)?;
+    parts.extend(incoming);
+    parts.retain(|b| b.num_rows() > 0);
+    let merged = sort_by_key(&parts, &schema, &key_conv, &key_idx).map_err(arrow_err)?;
 
     let rows = merged.num_rows() as u64;
     let expected_rows = match ds.completeness() {
@@ -323,24 +319,55 @@ fn row_converter(
     )
 }
 
+fn rows_of(
+    conv: &RowConverter,
+    batches: &[RecordBatch],
+    idx: &[usize],
+) -> Result<arrow_row::Rows, arrow::error::ArrowError> {
+    let n = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut rows = conv.empty_rows(n, n * 32);
+    for b in batches {
+        conv.append(&mut rows, &columns(b, idx))?;
+    }
+    Ok(rows)
+}
+
 /// Sorting by key makes a day's file a pure function of its rows (so re-imports are byte-stable) and
-/// gives readers tight min/max statistics per row group.
+/// gives readers tight min/max statistics per row group. Rows are gathered from the batches in one copy.
 fn sort_by_key(
-    batch: &RecordBatch,
+    parts: &[RecordBatch],
     schema: &SchemaRef,
+    conv: &RowConverter,
     key: &[usize],
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let conv = row_converter(schema, key)?;
-    let rows = conv.convert_columns(&columns(batch, key))?;
-    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
-    if order
+    let rows = rows_of(conv, parts, key)?;
+    let mut order: Vec<u32> = (0..rows.num_rows() as u32).collect();
+    if !order
         .windows(2)
         .all(|w| rows.row(w[0] as usize) <= rows.row(w[1] as usize))
     {
-        return Ok(batch.clone());
+        order.sort_unstable_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
     }
-    order.sort_unstable_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
-    take_record_batch(batch, &UInt32Array::from(order))
+    // Global row number → (batch, row within it).
+    let mut starts = Vec::with_capacity(parts.len());
+    let mut acc = 0usize;
+    for p in parts {
+        starts.push(acc);
+        acc += p.num_rows();
+    }
+    let indices: Vec<(usize, usize)> = order
+        .iter()
+        .map(|&g| {
+            let g = g as usize;
+            let b = starts.partition_point(|&s| s <= g) - 1;
+            (b, g - starts[b])
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(RecordBatch::new_empty(Arc::clone(schema)));
+    }
+    let refs: Vec<&RecordBatch> = parts.iter().collect();
+    interleave_record_batch(&refs, &indices)
 }
 
 /// Projects a batch read from an older file onto the current schema: columns added since read as null.
