@@ -989,7 +989,7 @@ impl Converter {
                     ));
                 }
             };
-            let key = self.key_hash(r, &ds);
+            let key = self.key_hash(r, ds);
             let rank = match &ds.precedence {
                 None => 0,
                 Some((pc, order)) => match self.rows[r][*pc] {
