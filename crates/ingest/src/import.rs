@@ -236,11 +236,11 @@ pub async fn import_files(
             let days: BTreeSet<i32> = member.summary.days.keys().copied().collect();
             while let Some(pos) = pending.iter().position(|p| !p.1.is_disjoint(&days)) {
                 let (idx, _, task) = pending.remove(pos);
-                finished.insert(idx, Finished::Committed(join(task).await?));
+                finished.insert(idx, Finished::Committed(Box::new(join(task).await?)));
             }
             if pending.len() >= jobs {
                 let (idx, _, task) = pending.remove(0);
-                finished.insert(idx, Finished::Committed(join(task).await?));
+                finished.insert(idx, Finished::Committed(Box::new(join(task).await?)));
             }
             let task = tokio::spawn(commit_member(
                 lake.clone(),
@@ -254,7 +254,7 @@ pub async fn import_files(
         }
     }
     for (idx, _, task) in pending {
-        finished.insert(idx, Finished::Committed(join(task).await?));
+        finished.insert(idx, Finished::Committed(Box::new(join(task).await?)));
     }
     for (_, f) in finished {
         match f {
@@ -343,7 +343,7 @@ async fn join(task: CommitTask) -> Result<MemberCommit, ImportError> {
 /// An input's outcome, absorbed into the summary in input order.
 enum Finished {
     Refused { name: String, error: String },
-    Committed(MemberCommit),
+    Committed(Box<MemberCommit>),
 }
 
 /// What committing one converted input did.
