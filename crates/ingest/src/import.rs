@@ -266,7 +266,7 @@ pub async fn import_files(
                 absorb_file(&mut summary, refused, opts);
             }
             Finished::Committed(mc) => {
-                absorb_commit(&mut summary, &mut day_results, &mut records, mc, opts)
+                absorb_commit(&mut summary, &mut day_results, &mut records, *mc, opts)
             }
         }
     }
