@@ -222,7 +222,9 @@ pub async fn import_files(
     // input that feeds a day an earlier input is still committing waits for it, so when two inputs feed the
     // same day the later one (in command-line order) wins. Outcomes are absorbed in input order. Memory holds
     // about 2 × `jobs` converted inputs, whatever the number of files.
-    let jobs = opts.jobs.max(1);
+    // Commits (merge, sort, encode) take about half the CPU of conversion; half as many commit tasks as
+    // converters keeps every core busy without holding more days in memory than that needs.
+    let commit_jobs = opts.jobs.max(1).div_ceil(2);
     let mut results = std::pin::pin!(convert_stream(&ds, files, opts));
     let mut pending: Vec<(usize, BTreeSet<i32>, CommitTask)> = Vec::new();
     let mut finished: BTreeMap<usize, Finished> = BTreeMap::new();
@@ -238,7 +240,7 @@ pub async fn import_files(
                 let (idx, _, task) = pending.remove(pos);
                 finished.insert(idx, Finished::Committed(Box::new(join(task).await?)));
             }
-            if pending.len() >= jobs {
+            if pending.len() >= commit_jobs {
                 let (idx, _, task) = pending.remove(0);
                 finished.insert(idx, Finished::Committed(Box::new(join(task).await?)));
             }
