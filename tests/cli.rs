@@ -152,3 +152,52 @@ fn datasets_lists_the_catalog_with_columns_and_types() {
     );
     assert_eq!(v[0]["columns"].as_array().unwrap().len(), 16);
 }
+
+#[test]
+fn a_schema_dir_adds_and_overrides_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let schemas = dir.path().join("schemas");
+    std::fs::create_dir(&schemas).unwrap();
+    // Override the built-in NYISO real-time schema: a stricter price range and a new description.
+    let builtin = std::fs::read_to_string(repo().join("schemas/nyiso_lbmp_rt_zonal.toml")).unwrap();
+    let stricter = builtin
+        .replace(
+            "NYISO real-time 5-minute zonal LBMP",
+            "Site override of NYISO real-time LBMP",
+        )
+        .replacen("max = 10000.0", "max = 21.0", 1);
+    write(&schemas, "nyiso_lbmp_rt_zonal.toml", stricter);
+    // And add a dataset of its own under another name.
+    write(
+        &schemas,
+        "site_nyiso_copy.toml",
+        builtin.replace(
+            "name = \"nyiso_lbmp_rt_zonal\"",
+            "name = \"site_nyiso_copy\"",
+        ),
+    );
+    write(dir.path(), "gridlake.toml", "schema_dir = \"schemas\"\n");
+    let o = gridlake_in(&["datasets"], Some(dir.path()), &[]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Site override of NYISO real-time LBMP") && out.contains("site_nyiso_copy"),
+        "{out}"
+    );
+    let input = fixture(NYISO_RT).display().to_string();
+    let o = gridlake_in(
+        &["validate", "nyiso_lbmp_rt_zonal", &input, "--json"],
+        Some(dir.path()),
+        &[],
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rejected = s["records"]["rejected"].as_u64().unwrap();
+    assert!(
+        rejected > 0 && rejected < 45,
+        "the override's max applies: {s}"
+    );
+    // A broken schema file is an error that names the file.
+    write(&schemas, "broken.toml", "name = \"broken\"\nversion = 1\n");
+    let o = gridlake_in(&["datasets"], Some(dir.path()), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
+}

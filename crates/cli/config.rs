@@ -43,6 +43,13 @@ impl Config {
         Ok((config, Some(path)))
     }
 
+    /// The schema directory, relative to the config file when relative.
+    pub(crate) fn resolve_schema_dir(&self, config_path: Option<&Path>) -> Option<PathBuf> {
+        self.schema_dir
+            .as_ref()
+            .map(|d| relative_to_config(d.clone(), config_path))
+    }
+
     /// `--lake`, else `GRIDLAKE_LAKE`, else `lake` in the config, else `./gridlake-lake`.
     pub(crate) fn resolve_lake(&self, flag: Option<&str>, config_path: Option<&Path>) -> PathBuf {
         if let Some(l) = flag {
@@ -52,13 +59,16 @@ impl Config {
             return PathBuf::from(l);
         }
         if let Some(l) = &self.lake {
-            // A relative lake in a config file is relative to that file, not to wherever cron runs us.
-            let p = PathBuf::from(l);
-            return match config_path.and_then(Path::parent) {
-                Some(dir) if p.is_relative() && !dir.as_os_str().is_empty() => dir.join(p),
-                _ => p,
-            };
+            return relative_to_config(PathBuf::from(l), config_path);
         }
         PathBuf::from("gridlake-lake")
+    }
+}
+
+/// A relative path in a config file is relative to that file, not to wherever cron runs us.
+fn relative_to_config(p: PathBuf, config_path: Option<&Path>) -> PathBuf {
+    match config_path.and_then(Path::parent) {
+        Some(dir) if p.is_relative() && !dir.as_os_str().is_empty() => dir.join(p),
+        _ => p,
     }
 }

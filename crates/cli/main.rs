@@ -67,8 +67,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(cli.config.as_deref())?;
     let mut catalog = Catalog::builtin()
         .context("the built-in schemas do not load; this is a bug in this build")?;
-    if let Some(dir) = &config.schema_dir {
-        catalog.load_dir(dir)?;
+    if let Some(dir) = config.resolve_schema_dir(config_path.as_deref()) {
+        catalog.load_dir(&dir)?;
     }
     match cli.command {
         Command::Datasets { name } => {
