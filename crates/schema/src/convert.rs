@@ -350,6 +350,8 @@ pub struct Converter {
     reader: Reader,
     out: Vec<u8>,
     outlen: usize,
+    /// Field i is `out[starts[i]..ends[i]]`.
+    starts: Vec<usize>,
     ends: Vec<usize>,
     endlen: usize,
     /// Raw bytes of the record in progress when it spans chunks.
@@ -407,6 +409,7 @@ impl Converter {
             reader,
             out: vec![0; 4096],
             outlen: 0,
+            starts: vec![0; 64],
             ends: vec![0; 64],
             endlen: 0,
             carry: Vec::new(),
@@ -544,6 +547,7 @@ impl Converter {
                     self.ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => {
+                    self.starts_from_ends();
                     if self.carry.is_empty() {
                         self.on_record(&whole[raw_start..pos]);
                     } else {
@@ -573,6 +577,7 @@ impl Converter {
         let delim = self.delimiter;
         let mut consumed = 0;
         'lines: while consumed < buf.len() {
+            let line_start = consumed;
             let mut start = consumed;
             self.outlen = 0;
             self.endlen = 0;
@@ -586,10 +591,17 @@ impl Converter {
                         } else {
                             at
                         };
-                        self.push_field(&buf[start..end]);
+                        self.push_field(start - line_start, end - line_start);
+                        // One copy of the whole line; fields are ranges into it.
+                        let body = &buf[line_start..end];
+                        if self.out.len() < body.len() {
+                            self.out.resize(body.len().next_power_of_two(), 0);
+                        }
+                        self.out[..body.len()].copy_from_slice(body);
+                        self.outlen = body.len();
                         let line = self.line;
                         self.line += 1;
-                        self.on_line(&buf[consumed..end], line);
+                        self.on_line(body, line);
                         self.outlen = 0;
                         self.endlen = 0;
                         consumed = at + 1;
@@ -599,7 +611,7 @@ impl Converter {
                         continue 'lines;
                     }
                     _ => {
-                        self.push_field(&buf[start..at]);
+                        self.push_field(start - line_start, at - line_start);
                         start = at + 1;
                     }
                 }
@@ -612,19 +624,30 @@ impl Converter {
         consumed
     }
 
-    fn push_field(&mut self, field: &[u8]) {
-        let end = self.outlen + field.len();
-        if self.out.len() < end {
-            self.out.resize(end.next_power_of_two(), 0);
-        }
-        self.out[self.outlen..end].copy_from_slice(field);
-        self.outlen = end;
+    /// Records a field of the line copied at the start of `out` (positions relative to the line).
+    fn push_field(&mut self, start: usize, end: usize) {
         if self.endlen == self.ends.len() {
             let n = self.ends.len() * 2;
             self.ends.resize(n, 0);
         }
+        if self.starts.len() < self.ends.len() {
+            self.starts.resize(self.ends.len(), 0);
+        }
+        self.starts[self.endlen] = start;
         self.ends[self.endlen] = end;
         self.endlen += 1;
+    }
+
+    /// csv-core writes fields back to back: each starts where the previous ended.
+    fn starts_from_ends(&mut self) {
+        if self.starts.len() < self.endlen {
+            self.starts.resize(self.ends.len().max(self.endlen), 0);
+        }
+        let mut prev = 0;
+        for i in 0..self.endlen {
+            self.starts[i] = prev;
+            prev = self.ends[i];
+        }
     }
 
     fn on_record(&mut self, raw: &[u8]) {
@@ -663,8 +686,7 @@ impl Converter {
     }
 
     fn field(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.out[start..self.ends[i]]
+        &self.out[self.starts[i]..self.ends[i]]
     }
 
     fn bind_header(&mut self, line: u64) {
@@ -865,7 +887,7 @@ impl Converter {
     ) -> Result<(), (Fail, Option<i32>)> {
         let n = self.endlen;
         // A trailing delimiter on every row (REACH 43-column files) adds one empty field: tolerated.
-        let trailing_empty = n == b.width + 1 && self.ends[n - 1] == self.ends[n - 2];
+        let trailing_empty = n == b.width + 1 && self.ends[n - 1] == self.starts[n - 1];
         if n != b.width && !trailing_empty && !(self.binding_is_positional(b) && n >= b.width) {
             let reason = format!("row has {n} fields, header has {}", b.width);
             let field = if n < b.width { Some(n) } else { None };
@@ -903,8 +925,7 @@ impl Converter {
             let slot = match b.field_of[ci] {
                 None => Slot::Null,
                 Some(f) => {
-                    let start = if f == 0 { 0 } else { self.ends[f - 1] };
-                    let end = self.ends[f];
+                    let (start, end) = (self.starts[f], self.ends[f]);
                     self.parse_value(ci, col, start, end, b).map_err(|reason| {
                         (
                             Fail {
@@ -934,8 +955,7 @@ impl Converter {
                     let (first, rest) = self.rows.split_at_mut(1);
                     rest[r - 1].copy_from_slice(&first[0]);
                 }
-                let start = if f == 0 { 0 } else { self.ends[f - 1] };
-                let end = self.ends[f];
+                let (start, end) = (self.starts[f], self.ends[f]);
                 let slot =
                     self.parse_value(u.value_col, vcol, start, end, b)
                         .map_err(|reason| {
