@@ -10,7 +10,9 @@ use arrow::array::BooleanArray;
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 use futures::StreamExt;
-use gridlake_lake::{DayCommit, DayState, FooterMeta, InputRecord, Lake, LakeError, LedgerRecord};
+use gridlake_lake::{
+    DayCommit, DayState, FooterMeta, InputRecord, Lake, LakeError, LedgerRecord, availability_pct,
+};
 use gridlake_schema::{
     ConvertError, ConvertSummary, Converter, Dataset, DayBatch, HeaderReport, RecordCounts, Reject,
     day_to_string,
@@ -497,7 +499,7 @@ fn absorb_commit(
                 entry.state = commit.state;
                 entry.rows = commit.rows;
                 entry.expected_rows = commit.expected_rows;
-                entry.availability_pct = availability(commit.rows, commit.expected_rows);
+                entry.availability_pct = availability_pct(commit.rows, commit.expected_rows);
                 entry.unchanged &= commit.unchanged;
                 entry.error = None;
                 summary.rows_written += d.rows_kept;
@@ -507,14 +509,10 @@ fn absorb_commit(
                 entry.error = Some(e);
                 match d.surviving {
                     Some(f) => {
-                        entry.state = if f.expected_rows.is_some_and(|x| f.rows < x) {
-                            DayState::Incomplete
-                        } else {
-                            DayState::Complete
-                        };
+                        entry.state = DayState::of_committed(f.rows, f.expected_rows);
                         entry.rows = f.rows;
                         entry.expected_rows = f.expected_rows;
-                        entry.availability_pct = availability(f.rows, f.expected_rows);
+                        entry.availability_pct = availability_pct(f.rows, f.expected_rows);
                     }
                     None => entry.state = DayState::Failed,
                 }
@@ -530,12 +528,6 @@ fn absorb_commit(
         &mc.rejects,
         opts,
     );
-}
-
-fn availability(rows: u64, expected: Option<u64>) -> Option<f64> {
-    expected
-        .filter(|e| *e > 0)
-        .map(|e| (rows as f64 * 10_000.0 / e as f64).round() / 100.0)
 }
 
 fn new_summary(ds: &Dataset, lake: Option<String>) -> RunSummary {

@@ -201,7 +201,7 @@ fn merge_and_encode(
         if let Some(f) = &footer {
             if f.schema_version == ds.version() && f.inputs.iter().any(|i| i == &input) {
                 let rows = f.rows;
-                let state = state_of(rows, f.expected_rows);
+                let state = DayState::of_committed(rows, f.expected_rows);
                 let commit = DayCommit {
                     day,
                     rows,
@@ -287,7 +287,7 @@ fn merge_and_encode(
         day,
         rows,
         expected_rows,
-        state: state_of(rows, expected_rows),
+        state: DayState::of_committed(rows, expected_rows),
         bytes: bytes.len() as u64,
         unchanged: false,
         replaced_rows: replaced,
@@ -296,13 +296,6 @@ fn merge_and_encode(
         bytes: Some(bytes),
         commit,
     })
-}
-
-fn state_of(rows: u64, expected: Option<u64>) -> DayState {
-    match expected {
-        Some(e) if rows < e => DayState::Incomplete,
-        _ => DayState::Complete,
-    }
 }
 
 fn columns(batch: &RecordBatch, idx: &[usize]) -> Vec<ArrayRef> {

@@ -62,6 +62,14 @@ impl DayState {
         })
     }
 
+    /// The state of a committed day holding `rows` where `expected` rows make it complete.
+    pub fn of_committed(rows: u64, expected: Option<u64>) -> DayState {
+        match expected {
+            Some(e) if rows < e => DayState::Incomplete,
+            _ => DayState::Complete,
+        }
+    }
+
     /// Whether `gaps` reports the day.
     pub fn is_gap(&self) -> bool {
         matches!(
@@ -131,6 +139,13 @@ pub struct DayStatus {
     pub attempts: u32,
     /// Error of the latest attempt, when it failed.
     pub last_error: Option<String>,
+}
+
+/// 100 × rows / expected, to two decimals; `None` when the schema does not know what to expect.
+pub fn availability_pct(rows: u64, expected: Option<u64>) -> Option<f64> {
+    expected
+        .filter(|e| *e > 0)
+        .map(|e| (rows as f64 * 10_000.0 / e as f64).round() / 100.0)
 }
 
 /// The ledger of a lake.
@@ -312,7 +327,11 @@ impl Ledger {
                 match committed {
                     Some(r) => (r.state, r.rows, r.expected_rows),
                     None => match self.lake.read_footer(dataset, day).await? {
-                        Some(f) => (state_from(f.rows, f.expected_rows), f.rows, f.expected_rows),
+                        Some(f) => (
+                            DayState::of_committed(f.rows, f.expected_rows),
+                            f.rows,
+                            f.expected_rows,
+                        ),
                         None => (DayState::Complete, 0, None),
                     },
                 }
@@ -331,9 +350,7 @@ impl Ledger {
                     ),
                 }
             };
-            let availability_pct = expected
-                .filter(|e| *e > 0)
-                .map(|e| (rows as f64 * 10_000.0 / e as f64).round() / 100.0);
+            let availability_pct = availability_pct(rows, expected);
             out.push(DayStatus {
                 dataset: dataset.to_string(),
                 day: day_to_string(day),
@@ -346,13 +363,6 @@ impl Ledger {
             });
         }
         Ok(out)
-    }
-}
-
-fn state_from(rows: u64, expected: Option<u64>) -> DayState {
-    match expected {
-        Some(e) if rows < e => DayState::Incomplete,
-        _ => DayState::Complete,
     }
 }
 

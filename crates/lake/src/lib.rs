@@ -25,4 +25,4 @@ pub use commit::{DayCommit, InputRecord};
 pub use error::LakeError;
 pub use footer::{FOOTER_PREFIX, FooterMeta};
 pub use layout::{LAKE_FORMAT_VERSION, Lake, LakeInfo};
-pub use ledger::{DayState, DayStatus, Ledger, LedgerRecord};
+pub use ledger::{DayState, DayStatus, Ledger, LedgerRecord, availability_pct};
