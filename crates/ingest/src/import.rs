@@ -220,12 +220,11 @@ pub async fn import_files(
     let run_id = summary.run_id.clone();
     let mut records: Vec<LedgerRecord> = Vec::new();
     let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
-    // Conversion runs `jobs` inputs ahead on blocking threads, and commits run `jobs` at a time as tasks. An
-    // input that feeds a day an earlier input is still committing waits for it, so when two inputs feed the
-    // same day the later one (in command-line order) wins. Outcomes are absorbed in input order. Memory holds
-    // about 2 × `jobs` converted inputs, whatever the number of files.
-    // Commits (merge, sort, encode) take about half the CPU of conversion; half as many commit tasks as
-    // converters keeps every core busy without holding more days in memory than that needs.
+    // Conversion runs `jobs` inputs ahead on blocking threads, and commits run as tasks beside it. An input
+    // that feeds a day an earlier input is still committing waits for it, so when two inputs feed the same day
+    // the later one (in command-line order) wins; outcomes are absorbed in input order. Commits (merge, sort,
+    // encode) take about half the CPU of conversion, so half as many commit tasks as converters keeps the
+    // cores busy; memory holds a few converted inputs, whatever the number of files.
     let commit_jobs = opts.jobs.max(1).div_ceil(2);
     let mut results = std::pin::pin!(convert_stream(&ds, files, opts));
     let mut pending: Vec<(usize, BTreeSet<i32>, CommitTask)> = Vec::new();
