@@ -888,7 +888,9 @@ impl Converter {
         let n = self.endlen;
         // A trailing delimiter on every row (REACH 43-column files) adds one empty field: tolerated.
         let trailing_empty = n == b.width + 1 && self.ends[n - 1] == self.starts[n - 1];
-        if n != b.width && !trailing_empty && !(self.binding_is_positional(b) && n >= b.width) {
+        // Without a header, extra trailing fields are allowed: columns bind by position.
+        let positional_extra = !ds.definition().csv.header && n >= b.width;
+        if n != b.width && !trailing_empty && !positional_extra {
             let reason = format!("row has {n} fields, header has {}", b.width);
             let field = if n < b.width { Some(n) } else { None };
             return Err((
@@ -1102,10 +1104,6 @@ impl Converter {
             self.flush_day(day);
         }
         Ok(())
-    }
-
-    fn binding_is_positional(&self, _b: &Binding) -> bool {
-        !self.ds.definition().csv.header
     }
 
     fn partition_day(&mut self, us: i64) -> i32 {
