@@ -21,9 +21,14 @@ fn every_builtin_schema_parses() {
     assert_eq!(
         names,
         [
+            "binance_klines",
             "caiso_lmp_dam",
+            "caiso_lmp_rtm",
+            "caiso_load_forecast",
+            "miso_lmp_da_exante",
             "nyiso_lbmp_dam_zonal",
-            "nyiso_lbmp_rt_zonal"
+            "nyiso_lbmp_rt_zonal",
+            "reach_dosimeter"
         ]
     );
     for file in Catalog::builtin_files() {
@@ -141,7 +146,7 @@ fn unknown_dataset_lists_the_known_ones() {
             assert_eq!(name, "nope");
             assert_eq!(
                 known,
-                "caiso_lmp_dam, nyiso_lbmp_dam_zonal, nyiso_lbmp_rt_zonal"
+                "binance_klines, caiso_lmp_dam, caiso_lmp_rtm, caiso_load_forecast, miso_lmp_da_exante, nyiso_lbmp_dam_zonal, nyiso_lbmp_rt_zonal, reach_dosimeter"
             );
         }
         e => panic!("{e:?}"),

@@ -21,14 +21,46 @@ use arrow::record_batch::RecordBatch;
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use hashbrown::HashMap;
 
-use crate::dataset::{ColumnPlan, ColumnSource, Dataset};
-use crate::def::{Ambiguous, ColumnType, IntervalEdge, UnknownColumns};
+use crate::dataset::{ColumnPlan, ColumnSource, Dataset, ReadPlan};
+use crate::def::{Ambiguous, ColumnType, HeaderMode, IntervalEdge, UnknownColumns};
 use crate::time::{MICROS_PER_HOUR, Parsed, Resolved, ZoneCache};
 
 /// Rows per emitted batch of one day.
 const BATCH_ROWS: usize = 64 * 1024;
 /// Longest raw line or value kept in a reject; the rest is cut so that one 100 MB line cannot fill memory.
 const MAX_REJECT_TEXT: usize = 16 * 1024;
+
+/// Values that hold for a whole input but are not in its rows: Binance's symbol and interval live only in the
+/// file name or URL (`ADABTC-1m-2021-11-27.zip`). The caller that knows them supplies them here; a schema
+/// column `context = "symbol"` takes its value from the entry of that name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputContext {
+    values: BTreeMap<String, String>,
+}
+
+impl InputContext {
+    /// An empty context.
+    pub fn new() -> InputContext {
+        InputContext::default()
+    }
+
+    /// Adds (or replaces) a named value; builder style.
+    #[must_use]
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> InputContext {
+        self.insert(name, value);
+        self
+    }
+
+    /// Adds (or replaces) a named value.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.insert(name.into(), value.into());
+    }
+
+    /// The value of `name`, if supplied.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+}
 
 /// A row that was read but not written, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +157,8 @@ pub struct ConvertSummary {
     pub undated_rejects: u64,
     /// Header binding.
     pub header: HeaderReport,
+    /// The trailing line taken as the file's footer (`csv.footer_pattern`), not counted as a record.
+    pub footer: Option<String>,
 }
 
 /// A problem with the input as a whole: nothing of it can be converted.
@@ -175,6 +209,39 @@ pub enum ConvertError {
         /// What arrow said.
         detail: String,
     },
+    /// A `context = "…"` column has no value: the caller did not supply it and the file does not carry it.
+    #[error(
+        "{file}: dataset `{dataset}` needs the context value `{name}` (for column `{column}`), which this input does not carry. Supply it with the input (InputContext, e.g. `{name}` = …){hint}"
+    )]
+    MissingContext {
+        /// Input.
+        file: String,
+        /// Dataset.
+        dataset: String,
+        /// Context name.
+        name: String,
+        /// Column that reads it.
+        column: String,
+        /// Where else it could have come from.
+        hint: String,
+    },
+    /// A context value (from the caller, the preamble or the input name) fails the column's rules.
+    #[error(
+        "{file}: context value `{name}` = `{value}` is not valid for column `{column}`: {reason}"
+    )]
+    BadContext {
+        /// Input.
+        file: String,
+        /// Context name.
+        name: String,
+        /// The value.
+        value: String,
+        /// Column.
+        column: String,
+        /// Why it was refused, where the value came from (`the caller`, `preamble line 2`, the input name)
+        /// and what to do about it.
+        reason: String,
+    },
     /// The header is not valid UTF-8.
     #[error(
         "{file}: line {line}: the header is not valid UTF-8; is this a CSV file? Convert it to UTF-8 and import it again."
@@ -196,6 +263,8 @@ enum Slot {
     Bool(bool),
     /// Byte range into the csv-core output buffer (already checked to be UTF-8).
     Str(u32, u32),
+    /// A per-input text value: index into `Converter::consts`.
+    Const(u32),
     Date(i32),
     Ts(i64),
 }
@@ -280,9 +349,10 @@ impl ColBuilder {
 
     // Slots were produced for this column's type by `parse_value`, so the pairs below are the only ones
     // that occur; anything else appends null rather than panicking.
-    fn append(&mut self, slot: Slot, text: &[u8]) {
+    fn append(&mut self, slot: Slot, text: &[u8], consts: &[Vec<u8>]) {
         match (self, slot) {
             (ColBuilder::Utf8(b), Slot::Str(s, e)) => b.append(&text[s as usize..e as usize]),
+            (ColBuilder::Utf8(b), Slot::Const(i)) => b.append(&consts[i as usize]),
             (ColBuilder::I16(b), Slot::Int(v)) => b.append_value(v as i16),
             (ColBuilder::I32(b), Slot::Int(v)) => b.append_value(v as i32),
             (ColBuilder::I64(b), Slot::Int(v)) => b.append_value(v),
@@ -328,8 +398,12 @@ struct DayState {
 
 /// The header bound to the schema.
 struct Binding {
-    /// Per schema column: the field index it reads (Field sources only).
+    /// Per schema column: the field index of its first bound reader (Field sources only).
     field_of: Vec<Option<usize>>,
+    /// Per schema column: (reader index, field index) of each reader bound, in coalesce order.
+    reads: Vec<Vec<(usize, usize)>>,
+    /// Columns were bound by position (no header): extra trailing fields are allowed.
+    positional: bool,
     /// Unpivot value columns: (n, field index), in header order.
     unpivot: Vec<(u32, usize)>,
     /// Fields a record must have.
@@ -376,6 +450,19 @@ pub struct Converter {
     /// Scratch rows (one per unpivoted value, else one).
     rows: Vec<Vec<Slot>>,
     key_buf: Vec<u8>,
+    /// Values supplied by the caller for `context = "…"` columns.
+    context: InputContext,
+    /// Preamble lines still to skip, the partial one held across pushes, and the values read from them.
+    preamble_left: u32,
+    preamble_partial: Vec<u8>,
+    preamble_found: Vec<(String, String, u64)>,
+    /// Text values of context columns (`Slot::Const` indexes them).
+    consts: Vec<Vec<u8>>,
+    /// Per-input slots of context columns, parsed once when the input is bound.
+    context_slots: Vec<(usize, Slot)>,
+    /// A record matching `csv.footer_pattern`, held back until we know whether it is the last one:
+    /// (line, text).
+    footer_held: Option<(u64, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for Converter {
@@ -397,6 +484,17 @@ struct Fail {
 impl Converter {
     /// A converter for one input of `dataset`; `file` names the input in rejects and errors.
     pub fn new(dataset: Arc<Dataset>, file: impl Into<String>) -> Converter {
+        Converter::with_context(dataset, file, InputContext::default())
+    }
+
+    /// A converter for one input whose `context = "…"` columns take their values from `context` (values
+    /// the file carries in its preamble take precedence; the input name, via the schema's
+    /// `context.file_name`, is the last resort).
+    pub fn with_context(
+        dataset: Arc<Dataset>,
+        file: impl Into<String>,
+        context: InputContext,
+    ) -> Converter {
         let csv = &dataset.definition().csv;
         let reader = ReaderBuilder::new().delimiter(csv.delimiter as u8).build();
         let zone_caches = dataset
@@ -430,6 +528,13 @@ impl Converter {
             superseded_lines: hashbrown::HashSet::new(),
             rows: Vec::new(),
             key_buf: Vec::new(),
+            context,
+            preamble_left: csv.preamble_lines,
+            preamble_partial: Vec::new(),
+            preamble_found: Vec::new(),
+            consts: Vec::new(),
+            context_slots: Vec::new(),
+            footer_held: None,
             file,
             hot: Some(Box::new((*dataset).clone())),
             delimiter: csv.delimiter as u8,
@@ -476,6 +581,9 @@ impl Converter {
                 file: self.file.clone(),
             });
         }
+        if let Some((_, text)) = self.footer_held.take() {
+            self.summary.footer = Some(lossy_capped(&text, 1024));
+        }
         let days: Vec<i32> = self.days.keys().copied().collect();
         for day in days {
             self.flush_day(day);
@@ -504,7 +612,13 @@ impl Converter {
     fn feed(&mut self, whole: &[u8], at_end: bool) {
         // `pos`: bytes of `whole` consumed; `raw_start`: where the current record's raw bytes begin.
         let mut pos = 0usize;
-        let mut raw_start = 0usize;
+        if self.preamble_left > 0 {
+            pos = self.skip_preamble(whole, at_end);
+            if self.preamble_left > 0 {
+                return;
+            }
+        }
+        let mut raw_start = pos;
         loop {
             if self.failed.is_some() {
                 return;
@@ -567,6 +681,42 @@ impl Converter {
                 }
             }
         }
+    }
+
+    /// Consumes preamble lines as raw physical lines (never tokenised: an unmatched quote in a title must not
+    /// swallow the header), keeping the ones `csv.preamble_values` asks for. Returns the bytes consumed.
+    fn skip_preamble(&mut self, buf: &[u8], at_end: bool) -> usize {
+        let mut pos = 0;
+        while self.preamble_left > 0 {
+            let (line_end, next) = match memchr::memchr(b'\n', &buf[pos..]) {
+                Some(i) => (pos + i, pos + i + 1),
+                None if at_end && !(buf.is_empty() && self.preamble_partial.is_empty()) => {
+                    (buf.len(), buf.len())
+                }
+                None => {
+                    self.preamble_partial.extend_from_slice(&buf[pos..]);
+                    return buf.len();
+                }
+            };
+            let mut text = std::mem::take(&mut self.preamble_partial);
+            text.extend_from_slice(&buf[pos..line_end]);
+            let line = self.line;
+            if let Some((_, name)) = self.ds.preamble_values.iter().find(|(l, _)| *l == line) {
+                let value = preamble_value(&text, self.delimiter);
+                // An empty line gives no value: the caller's (or the name's) is used, else the input is refused.
+                if !value.is_empty() {
+                    self.preamble_found.push((name.clone(), value, line));
+                }
+            }
+            self.line += 1;
+            self.preamble_left -= 1;
+            pos = next;
+            if next == buf.len() && at_end {
+                // The input ended inside the preamble: there is no header (an `Empty` input).
+                self.preamble_left = 0;
+            }
+        }
+        pos
     }
 
     /// The fast path: complete lines without a quote character are split here in one memchr3 pass over the
@@ -671,16 +821,41 @@ impl Converter {
         if n_fields == 0 || (n_fields == 1 && body.iter().all(|b| b.is_ascii_whitespace())) {
             return;
         }
-        let csv = &self.ds.definition().csv;
-        if line <= u64::from(csv.preamble_lines) {
-            return;
-        }
         if self.binding.is_none() {
-            if csv.header {
+            let header = match self.ds.definition().csv.header {
+                HeaderMode::Yes => true,
+                HeaderMode::No => false,
+                // A header names columns; a data record of a klines file starts with an epoch number.
+                HeaderMode::Auto => lexical_core::parse::<f64>(self.field(0).trim_ascii()).is_err(),
+            };
+            if header {
                 self.bind_header(line);
+            } else {
+                self.bind_positions();
+            }
+            if self.binding.is_some() {
+                self.bind_context();
+            }
+            if header || self.failed.is_some() {
                 return;
             }
-            self.bind_positions();
+        }
+        if let Some((held_line, held)) = self.footer_held.take() {
+            // More records follow: the held line was not a footer, and is reported rather than dropped.
+            self.reject(
+                held_line,
+                &held,
+                None,
+                None,
+                "line looks like a footer (csv.footer_pattern) but is not the last line".into(),
+                None,
+            );
+        }
+        if let Some(re) = &self.ds.footer
+            && re.is_match(&String::from_utf8_lossy(body))
+        {
+            self.footer_held = Some((line, body.to_vec()));
+            return;
         }
         self.on_data_record(body, line);
     }
@@ -705,6 +880,7 @@ impl Converter {
         }
         let ds = Arc::clone(&self.ds);
         let mut field_of = vec![None; ds.columns.len()];
+        let mut reads = vec![Vec::new(); ds.columns.len()];
         let mut used = vec![false; found.len()];
         let mut report = HeaderReport {
             found: found.clone(),
@@ -715,28 +891,41 @@ impl Converter {
             if !matches!(col.source, ColumnSource::Field) {
                 continue;
             }
-            let pos = col
-                .headers
-                .iter()
-                .find_map(|h| found.iter().position(|f| f == h))
-                .or_else(|| {
-                    col.headers
-                        .iter()
-                        .find_map(|h| found.iter().position(|f| f.eq_ignore_ascii_case(h)))
-                });
-            match pos {
-                Some(p) if !used[p] => {
+            for (ri, reader) in col.readers.iter().enumerate() {
+                let find = |exact: bool| {
+                    reader.headers.iter().find_map(|h| {
+                        found.iter().enumerate().position(|(p, f)| {
+                            // A transforming reader may share its cell (several values of one
+                            // seoList); a plain one takes a header no other column has taken.
+                            (reader.transforms() || !used[p])
+                                && if exact {
+                                    f == h
+                                } else {
+                                    f.eq_ignore_ascii_case(h)
+                                }
+                        })
+                    })
+                };
+                if let Some(p) = find(true).or_else(|| find(false)) {
                     used[p] = true;
-                    field_of[ci] = Some(p);
-                    report.bound.push((col.name.clone(), found[p].clone()));
+                    reads[ci].push((ri, p));
+                    if field_of[ci].is_none() {
+                        field_of[ci] = Some(p);
+                        report.bound.push((col.name.clone(), found[p].clone()));
+                    }
                 }
-                _ if col.nullable => report.absent.push(col.name.clone()),
-                _ => missing.push(
-                    col.headers
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| col.name.clone()),
-                ),
+            }
+            if reads[ci].is_empty() {
+                if col.nullable {
+                    report.absent.push(col.name.clone());
+                } else {
+                    missing.push(
+                        col.headers
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| col.name.clone()),
+                    );
+                }
             }
         }
         let mut unpivot = Vec::new();
@@ -787,6 +976,8 @@ impl Converter {
         self.summary.header = report;
         self.binding = Some(Binding {
             field_of,
+            reads,
+            positional: false,
             unpivot,
             width: found.len(),
             display,
@@ -795,7 +986,18 @@ impl Converter {
 
     fn bind_positions(&mut self) {
         let ds = Arc::clone(&self.ds);
-        let field_of: Vec<Option<usize>> = ds.columns.iter().map(|c| c.position).collect();
+        let field_of: Vec<Option<usize>> = ds
+            .columns
+            .iter()
+            .map(|c| {
+                c.position
+                    .filter(|_| matches!(c.source, ColumnSource::Field))
+            })
+            .collect();
+        let reads = field_of
+            .iter()
+            .map(|f| f.iter().map(|&p| (0, p)).collect())
+            .collect();
         let width = field_of.iter().flatten().max().map_or(0, |m| m + 1);
         let mut display = vec![String::new(); width];
         for c in &ds.columns {
@@ -805,10 +1007,98 @@ impl Converter {
         }
         self.binding = Some(Binding {
             field_of,
+            reads,
+            positional: true,
             unpivot: Vec::new(),
             width,
             display,
         });
+    }
+
+    /// Finds, parses and checks the value of every `context = "…"` column once for the whole input.
+    fn bind_context(&mut self) {
+        let ds = Arc::clone(&self.ds);
+        let Some(binding) = self.binding.take() else {
+            return;
+        };
+        for (ci, col) in ds.columns.iter().enumerate() {
+            let ColumnSource::Context(name) = &col.source else {
+                continue;
+            };
+            let from_name = || {
+                let re = ds.file_name_context.as_ref()?;
+                let caps = re.captures(&self.file)?;
+                Some(caps.name(name)?.as_str().to_string())
+            };
+            let found = self
+                .preamble_found
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, v, line)| (v.clone(), format!("preamble line {line}")))
+                .or_else(|| {
+                    self.context
+                        .get(name)
+                        .map(|v| (v.to_string(), "the caller".to_string()))
+                })
+                .or_else(|| from_name().map(|v| (v, format!("the input name `{}`", self.file))));
+            let Some((value, origin)) = found else {
+                if col.nullable {
+                    self.context_slots.push((ci, Slot::Null));
+                    continue;
+                }
+                let mut hint = String::new();
+                if ds.preamble_values.iter().any(|(_, n)| n == name) {
+                    hint.push_str("; the schema reads it from the preamble, which lacks it");
+                }
+                if let Some(re) = &ds.file_name_context {
+                    hint.push_str(&format!(
+                        "; or name the input so that `{}` finds it",
+                        re.as_str()
+                    ));
+                }
+                self.failed = Some(ConvertError::MissingContext {
+                    file: self.file.clone(),
+                    dataset: ds.name().to_string(),
+                    name: name.clone(),
+                    column: col.name.clone(),
+                    hint,
+                });
+                break;
+            };
+            // Parse with the column's own rules, on a scratch buffer swapped in for the record buffer (which
+            // may hold the first data record when the header was detected as absent).
+            let mut scratch = value.clone().into_bytes();
+            std::mem::swap(&mut self.out, &mut scratch);
+            let len = self.out.len();
+            let parsed = self.parse_value(ci, col, 0, len, &binding);
+            std::mem::swap(&mut self.out, &mut scratch);
+            match parsed {
+                Ok(Slot::Str(s, e)) => {
+                    self.consts.push(scratch[s as usize..e as usize].to_vec());
+                    let i = (self.consts.len() - 1) as u32;
+                    self.context_slots.push((ci, Slot::Const(i)));
+                }
+                Ok(slot) => self.context_slots.push((ci, slot)),
+                Err(reason) => {
+                    let fix = if ds.file_name_context.is_some() || !col.allowed.is_empty() {
+                        "; a source variant this schema does not cover (another interval, market) needs a copy of the schema under `schema_dir`"
+                    } else {
+                        ""
+                    };
+                    self.failed = Some(ConvertError::BadContext {
+                        file: self.file.clone(),
+                        name: name.clone(),
+                        value,
+                        column: col.name.clone(),
+                        reason: format!(
+                            "{reason} (the value came from {origin}). Check that this input belongs to this dataset{fix}"
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+        self.binding = Some(binding);
     }
 
     fn reject(
@@ -889,7 +1179,7 @@ impl Converter {
         // A trailing delimiter on every row (REACH 43-column files) adds one empty field: tolerated.
         let trailing_empty = n == b.width + 1 && self.ends[n - 1] == self.starts[n - 1];
         // Without a header, extra trailing fields are allowed: columns bind by position.
-        let positional_extra = !ds.definition().csv.header && n >= b.width;
+        let positional_extra = b.positional && n >= b.width;
         if n != b.width && !trailing_empty && !positional_extra {
             let reason = format!("row has {n} fields, header has {}", b.width);
             let field = if n < b.width { Some(n) } else { None };
@@ -921,24 +1211,23 @@ impl Converter {
         let order = std::iter::once(part).chain((0..ds.columns.len()).filter(|&c| c != part));
         for ci in order {
             let col = &ds.columns[ci];
-            if !matches!(col.source, ColumnSource::Field) {
-                continue;
-            }
-            let slot = match b.field_of[ci] {
-                None => Slot::Null,
-                Some(f) => {
-                    let (start, end) = (self.starts[f], self.ends[f]);
-                    self.parse_value(ci, col, start, end, b).map_err(|reason| {
-                        (
-                            Fail {
-                                col: Some(ci),
-                                field: Some(f),
-                                reason,
-                            },
-                            known_day,
-                        )
-                    })?
-                }
+            let slot = match &col.source {
+                ColumnSource::Field => self.read_field(ci, col, b).map_err(|(field, reason)| {
+                    (
+                        Fail {
+                            col: Some(ci),
+                            field,
+                            reason,
+                        },
+                        known_day,
+                    )
+                })?,
+                ColumnSource::Context(_) => self
+                    .context_slots
+                    .iter()
+                    .find(|(c, _)| *c == ci)
+                    .map_or(Slot::Null, |(_, s)| *s),
+                _ => continue,
             };
             self.rows[0][ci] = slot;
             if ci == part {
@@ -1014,16 +1303,17 @@ impl Converter {
             let key = self.key_hash(r, ds);
             let rank = match &ds.precedence {
                 None => 0,
-                Some((pc, order)) => match self.rows[r][*pc] {
-                    Slot::Str(s, e) => {
-                        let v = &self.out[s as usize..e as usize];
-                        order
-                            .iter()
-                            .position(|o| o.as_bytes() == v)
-                            .map_or(0, |p| p as u32 + 1)
-                    }
-                    _ => 0,
-                },
+                Some((pc, order)) => {
+                    let v = match self.rows[r][*pc] {
+                        Slot::Str(s, e) => &self.out[s as usize..e as usize],
+                        Slot::Const(i) => self.consts[i as usize].as_slice(),
+                        _ => &[],
+                    };
+                    order
+                        .iter()
+                        .position(|o| o.as_bytes() == v)
+                        .map_or(0, |p| p as u32 + 1)
+                }
             };
             placements.push((day, key, rank));
         }
@@ -1074,12 +1364,13 @@ impl Converter {
         }
         let out = std::mem::take(&mut self.out);
         let rows = std::mem::take(&mut self.rows);
+        let consts = std::mem::take(&mut self.consts);
         let mut full_days = Vec::new();
         for (r, &(day, key, rank)) in placements.iter().enumerate() {
             let row = &rows[r];
             let state = self.day_state(day);
             for (bld, slot) in state.builders.iter_mut().zip(row.iter()) {
-                bld.append(*slot, &out);
+                bld.append(*slot, &out, &consts);
             }
             state
                 .keys
@@ -1093,6 +1384,7 @@ impl Converter {
         }
         self.out = out;
         self.rows = rows;
+        self.consts = consts;
         if let Some(day) = record_day {
             let state = self.day_state(day);
             state.outcome.counts.read += 1;
@@ -1104,6 +1396,53 @@ impl Converter {
             self.flush_day(day);
         }
         Ok(())
+    }
+
+    /// The value of a field column: the first bound reader whose cell is not empty, after `extract` and
+    /// `capture`. `Err` carries the field at fault and the reason.
+    fn read_field(
+        &mut self,
+        ci: usize,
+        col: &ColumnPlan,
+        b: &Binding,
+    ) -> Result<Slot, (Option<usize>, String)> {
+        let reads = &b.reads[ci];
+        for (k, &(ri, f)) in reads.iter().enumerate() {
+            let (mut start, mut end) = (self.starts[f], self.ends[f]);
+            let last = k + 1 == reads.len();
+            if !last && self.out[start..end].trim_ascii().is_empty() {
+                continue;
+            }
+            let reader: &ReadPlan = &col.readers[ri];
+            if let Some(key) = &reader.extract {
+                let (s, e) = extract_key(&self.out[start..end], key).map_err(|r| (Some(f), r))?;
+                (start, end) = (start + s, start + e);
+            }
+            if let Some(re) = &reader.capture
+                && start != end
+            {
+                let text = std::str::from_utf8(&self.out[start..end])
+                    .map_err(|_| (Some(f), "invalid UTF-8".to_string()))?;
+                let Some(g) = re.captures(text).and_then(|c| c.get(1)) else {
+                    return Err((
+                        Some(f),
+                        format!(
+                            "`{}` does not match `{}`",
+                            lossy_capped(text.as_bytes(), 64),
+                            re.as_str()
+                        ),
+                    ));
+                };
+                (start, end) = (start + g.start(), start + g.end());
+            }
+            if !last && self.out[start..end].trim_ascii().is_empty() {
+                continue;
+            }
+            return self
+                .parse_value(ci, col, start, end, b)
+                .map_err(|r| (Some(f), r));
+        }
+        Ok(Slot::Null)
     }
 
     fn partition_day(&mut self, us: i64) -> i32 {
@@ -1149,6 +1488,13 @@ impl Converter {
                     self.key_buf.extend_from_slice(&(e - s).to_le_bytes());
                     self.key_buf
                         .extend_from_slice(&self.out[s as usize..e as usize]);
+                }
+                Slot::Const(i) => {
+                    let v = &self.consts[i as usize];
+                    self.key_buf.push(5);
+                    self.key_buf
+                        .extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    self.key_buf.extend_from_slice(v);
                 }
             }
         }
@@ -1403,5 +1749,173 @@ fn lossy_capped(b: &[u8], cap: usize) -> String {
             String::from_utf8_lossy(&b[..cap]),
             b.len()
         )
+    }
+}
+
+/// The value a preamble line carries: the line without its terminator, surrounding blanks, the empty
+/// fields a spreadsheet export pads it with (`03/10/2024,,,`) and surrounding quotes.
+fn preamble_value(line: &[u8], delimiter: u8) -> String {
+    let text = String::from_utf8_lossy(trim_newlines(line)).into_owned();
+    let d = char::from(delimiter);
+    let t = text.trim_matches(|c: char| c == d || c.is_whitespace());
+    t.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// Finds `key` in a cell holding a list of one dict, written either as a Python repr
+/// (`[{'obValue': 4.02e-05, 'obUoM': 'rad/second'}]`) or as JSON (`[{"obValue":4.02e-05}]`, its doubled CSV
+/// quotes already undone by the tokenizer). Returns the value's byte range in `cell`, without its quotes;
+/// an empty range for `None`/`null`. A hand-rolled scanner rather than a JSON parser because the Python form
+/// is not JSON, and a range into the cell costs no allocation per row.
+fn extract_key(cell: &[u8], key: &str) -> Result<(usize, usize), String> {
+    let mut p = Scan { b: cell, i: 0 };
+    p.ws();
+    p.expect(b'[')?;
+    p.ws();
+    p.expect(b'{')?;
+    let mut found = None;
+    loop {
+        p.ws();
+        if p.eat(b'}') {
+            break;
+        }
+        let (ks, ke) = p.string()?;
+        p.ws();
+        p.expect(b':')?;
+        p.ws();
+        let v = p.value()?;
+        if found.is_none() && &cell[ks..ke] == key.as_bytes() {
+            found = Some(v);
+        }
+        p.ws();
+        if !p.eat(b',') {
+            p.expect(b'}')?;
+            break;
+        }
+    }
+    p.ws();
+    if p.eat(b',') {
+        // Taking the first observation would silently drop the others.
+        return Err("the list holds more than one observation; one per record is supported".into());
+    }
+    p.expect(b']')?;
+    p.ws();
+    if p.i != cell.len() {
+        return Err(format!(
+            "unexpected text after the list at byte {}",
+            p.i + 1
+        ));
+    }
+    found.ok_or_else(|| format!("key `{key}` is absent from the observation"))
+}
+
+/// A cursor over a cell for [`extract_key`].
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scan<'_> {
+    fn ws(&mut self) {
+        while self.b.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.b.get(self.i) == Some(&c);
+        if hit {
+            self.i += 1;
+        }
+        hit
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.eat(c) {
+            return Ok(());
+        }
+        Err(format!(
+            "not a list holding one dict (Python repr or JSON): expected `{}` at byte {}",
+            char::from(c),
+            self.i + 1
+        ))
+    }
+
+    /// A quoted string (`'…'` or `"…"`); the range excludes the quotes.
+    fn string(&mut self) -> Result<(usize, usize), String> {
+        let q = match self.b.get(self.i) {
+            Some(&q @ (b'\'' | b'"')) => q,
+            _ => {
+                return Err(format!(
+                    "not a list holding one dict (Python repr or JSON): expected a quoted key at byte {}",
+                    self.i + 1
+                ));
+            }
+        };
+        let start = self.i + 1;
+        let Some(len) = self.b[start..].iter().position(|&c| c == q || c == b'\\') else {
+            return Err(format!("unterminated string starting at byte {start}"));
+        };
+        if self.b[start + len] == b'\\' {
+            return Err(format!(
+                "escaped characters in the string starting at byte {start} are not supported"
+            ));
+        }
+        self.i = start + len + 1;
+        Ok((start, start + len))
+    }
+
+    /// A value: a string (without quotes), a bare token (number, `None`/`null` → empty range, `True`), or a
+    /// nested list/dict (its whole text).
+    fn value(&mut self) -> Result<(usize, usize), String> {
+        match self.b.get(self.i) {
+            Some(b'\'' | b'"') => self.string(),
+            Some(b'[' | b'{') => {
+                let start = self.i;
+                let mut depth = 0usize;
+                while let Some(&c) = self.b.get(self.i) {
+                    match c {
+                        b'\'' | b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'[' | b'{' => depth += 1,
+                        b']' | b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return Ok((start, self.i));
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+                Err(format!(
+                    "unterminated list or dict starting at byte {}",
+                    start + 1
+                ))
+            }
+            _ => {
+                let start = self.i;
+                while self
+                    .b
+                    .get(self.i)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
+                    self.i += 1;
+                }
+                let token = &self.b[start..self.i];
+                if token.is_empty() {
+                    return Err(format!("missing value at byte {}", start + 1));
+                }
+                if token == b"None" || token == b"null" {
+                    return Ok((start, start));
+                }
+                Ok((start, self.i))
+            }
+        }
     }
 }

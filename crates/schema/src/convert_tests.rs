@@ -15,8 +15,8 @@ use arrow::datatypes::{
 use chrono::{NaiveDate, TimeZone, Timelike};
 
 use crate::{
-    Catalog, ConvertError, ConvertSummary, Converter, Dataset, DayBatch, RecordCounts, Reject,
-    date_to_day,
+    Catalog, ConvertError, ConvertSummary, Converter, Dataset, DayBatch, InputContext,
+    RecordCounts, Reject, date_to_day,
 };
 
 const CAISO_25_DAYS: &[u8] = include_bytes!(
@@ -29,23 +29,29 @@ const NYISO_RT: &[u8] = include_bytes!("../../../tests/fixtures/real/nyiso/lmp.c
 const CAISO_TOML: &str = include_str!("../../../schemas/caiso_lmp_dam.toml");
 
 /// Input name given to every converter in these tests.
-const FILE: &str = "input.csv";
-const HOUR: i64 = 3_600_000_000;
+pub(crate) const FILE: &str = "input.csv";
+pub(crate) const HOUR: i64 = 3_600_000_000;
 
-type Out = (ConvertSummary, Vec<DayBatch>, Vec<Reject>);
+pub(crate) type Out = (ConvertSummary, Vec<DayBatch>, Vec<Reject>);
 
 // ---------------------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------------------
 
-fn dataset(name: &str) -> Arc<Dataset> {
+pub(crate) fn dataset(name: &str) -> Arc<Dataset> {
     Catalog::builtin().unwrap().get(name).unwrap()
 }
 
 /// Runs one converter over `input` pushed in chunks of `chunk` bytes. Batches and rejects are taken after
 /// every push (as a streaming caller does) and merged with what `finish` returns.
-fn run_chunked(ds: &Arc<Dataset>, input: &[u8], chunk: usize) -> Result<Out, ConvertError> {
-    let mut conv = Converter::new(Arc::clone(ds), FILE);
+fn run_chunked(
+    ds: &Arc<Dataset>,
+    input: &[u8],
+    chunk: usize,
+    file: &str,
+    ctx: &InputContext,
+) -> Result<Out, ConvertError> {
+    let mut conv = Converter::with_context(Arc::clone(ds), file, ctx.clone());
     let mut push_error: Option<ConvertError> = None;
     let mut batches = Vec::new();
     let mut rejects = Vec::new();
@@ -79,9 +85,19 @@ fn run_chunked(ds: &Arc<Dataset>, input: &[u8], chunk: usize) -> Result<Out, Con
 /// Converts `input` whole and in chunks of 1, 7 and 4096 bytes; all results must be identical. Checks the
 /// accounting invariants and returns the result.
 fn convert(ds: &Arc<Dataset>, input: &[u8]) -> Result<Out, ConvertError> {
-    let whole = run_chunked(ds, input, usize::MAX);
+    convert_in(ds, input, FILE, &InputContext::default())
+}
+
+/// [`convert`] for an input named `file`, with the caller's context `ctx`.
+pub(crate) fn convert_in(
+    ds: &Arc<Dataset>,
+    input: &[u8],
+    file: &str,
+    ctx: &InputContext,
+) -> Result<Out, ConvertError> {
+    let whole = run_chunked(ds, input, usize::MAX, file, ctx);
     for chunk in [1, 7, 4096] {
-        let other = run_chunked(ds, input, chunk);
+        let other = run_chunked(ds, input, chunk, file, ctx);
         match (&whole, &other) {
             (Ok(a), Ok(b)) => assert_same(a, b, &format!("chunk size {chunk}")),
             (Err(a), Err(b)) => assert_eq!(a, b, "chunk size {chunk}"),
@@ -93,19 +109,19 @@ fn convert(ds: &Arc<Dataset>, input: &[u8]) -> Result<Out, ConvertError> {
         }
     }
     if let Ok(out) = &whole {
-        check_invariants(ds, out);
+        check_invariants(ds, out, file);
     }
     whole
 }
 
-fn convert_ok(ds: &Arc<Dataset>, input: &[u8]) -> Out {
+pub(crate) fn convert_ok(ds: &Arc<Dataset>, input: &[u8]) -> Out {
     match convert(ds, input) {
         Ok(out) => out,
         Err(e) => panic!("conversion failed: {e}"),
     }
 }
 
-fn convert_err(ds: &Arc<Dataset>, input: &[u8]) -> ConvertError {
+pub(crate) fn convert_err(ds: &Arc<Dataset>, input: &[u8]) -> ConvertError {
     match convert(ds, input) {
         Ok((s, _, _)) => panic!("expected an error, got {:?}", s.counts),
         Err(e) => e,
@@ -127,8 +143,8 @@ fn assert_same(a: &Out, b: &Out, what: &str) {
     assert_eq!(a.2, b.2, "{what}: rejects");
 }
 
-fn check_invariants(ds: &Dataset, (s, batches, rejects): &Out) {
-    assert_eq!(s.file, FILE);
+fn check_invariants(ds: &Dataset, (s, batches, rejects): &Out, file: &str) {
+    assert_eq!(s.file, file);
     assert!(s.counts.balanced(), "unbalanced totals {:?}", s.counts);
     let mut sum = RecordCounts::default();
     for (day, o) in &s.days {
@@ -163,7 +179,7 @@ fn check_invariants(ds: &Dataset, (s, batches, rejects): &Out) {
         s.undated_rejects
     );
     for r in rejects {
-        assert_eq!(r.file, FILE);
+        assert_eq!(r.file, file);
         assert!(r.line >= 1);
         if let Some(d) = r.day {
             assert!(s.days.contains_key(&d), "reject day {d} has no DayOutcome");
@@ -176,7 +192,7 @@ fn check_invariants(ds: &Dataset, (s, batches, rejects): &Out) {
     }
 }
 
-fn assert_counts(s: &ConvertSummary, written: u64, rejected: u64) {
+pub(crate) fn assert_counts(s: &ConvertSummary, written: u64, rejected: u64) {
     assert_eq!(
         s.counts,
         RecordCounts {
@@ -188,12 +204,12 @@ fn assert_counts(s: &ConvertSummary, written: u64, rejected: u64) {
     );
 }
 
-fn only_reject(rejects: &[Reject]) -> &Reject {
+pub(crate) fn only_reject(rejects: &[Reject]) -> &Reject {
     assert_eq!(rejects.len(), 1, "{rejects:#?}");
     &rejects[0]
 }
 
-fn assert_reject(r: &Reject, line: u64, column: Option<&str>, phrase: &str) {
+pub(crate) fn assert_reject(r: &Reject, line: u64, column: Option<&str>, phrase: &str) {
     assert_eq!(r.file, FILE);
     assert_eq!(r.line, line, "{r:#?}");
     assert_eq!(r.column.as_deref(), column, "{r:#?}");
@@ -204,11 +220,11 @@ fn assert_reject(r: &Reject, line: u64, column: Option<&str>, phrase: &str) {
     );
 }
 
-fn table(ds: &Dataset, batches: &[DayBatch]) -> RecordBatch {
+pub(crate) fn table(ds: &Dataset, batches: &[DayBatch]) -> RecordBatch {
     concat_batches(ds.arrow_schema(), batches.iter().map(|b| &b.batch)).unwrap()
 }
 
-fn ts_col(t: &RecordBatch, name: &str) -> Vec<i64> {
+pub(crate) fn ts_col(t: &RecordBatch, name: &str) -> Vec<i64> {
     let a = t.column_by_name(name).unwrap();
     assert_eq!(
         a.data_type(),
@@ -219,7 +235,7 @@ fn ts_col(t: &RecordBatch, name: &str) -> Vec<i64> {
         .to_vec()
 }
 
-fn str_col(t: &RecordBatch, name: &str) -> Vec<Option<String>> {
+pub(crate) fn str_col(t: &RecordBatch, name: &str) -> Vec<Option<String>> {
     t.column_by_name(name)
         .unwrap()
         .as_string::<i32>()
@@ -228,7 +244,7 @@ fn str_col(t: &RecordBatch, name: &str) -> Vec<Option<String>> {
         .collect()
 }
 
-fn i16_col(t: &RecordBatch, name: &str) -> Vec<Option<i16>> {
+pub(crate) fn i16_col(t: &RecordBatch, name: &str) -> Vec<Option<i16>> {
     t.column_by_name(name)
         .unwrap()
         .as_primitive::<Int16Type>()
@@ -236,7 +252,7 @@ fn i16_col(t: &RecordBatch, name: &str) -> Vec<Option<i16>> {
         .collect()
 }
 
-fn i64_col(t: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+pub(crate) fn i64_col(t: &RecordBatch, name: &str) -> Vec<Option<i64>> {
     t.column_by_name(name)
         .unwrap()
         .as_primitive::<Int64Type>()
@@ -244,7 +260,7 @@ fn i64_col(t: &RecordBatch, name: &str) -> Vec<Option<i64>> {
         .collect()
 }
 
-fn f64_col(t: &RecordBatch, name: &str) -> Vec<Option<f64>> {
+pub(crate) fn f64_col(t: &RecordBatch, name: &str) -> Vec<Option<f64>> {
     t.column_by_name(name)
         .unwrap()
         .as_primitive::<Float64Type>()
@@ -253,13 +269,13 @@ fn f64_col(t: &RecordBatch, name: &str) -> Vec<Option<f64>> {
 }
 
 /// UTC micros of an RFC 3339 text.
-fn utc(s: &str) -> i64 {
+pub(crate) fn utc(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s)
         .unwrap()
         .timestamp_micros()
 }
 
-fn day(s: &str) -> i32 {
+pub(crate) fn day(s: &str) -> i32 {
     date_to_day(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
 }
 
@@ -1143,11 +1159,16 @@ fn one_megabyte_field_is_capped_in_the_reject() {
     set(&mut rows[1], "MW", &huge);
     let input = caiso_csv(&rows);
     // Chunk size 1 over a megabyte is slow in debug builds: run the sizes that split the field differently.
-    let whole = run_chunked(&ds, &input, usize::MAX).unwrap();
+    let ctx = InputContext::default();
+    let whole = run_chunked(&ds, &input, usize::MAX, FILE, &ctx).unwrap();
     for chunk in [7, 4096, 65_536] {
-        assert_same(&whole, &run_chunked(&ds, &input, chunk).unwrap(), "1 MB");
+        assert_same(
+            &whole,
+            &run_chunked(&ds, &input, chunk, FILE, &ctx).unwrap(),
+            "1 MB",
+        );
     }
-    check_invariants(&ds, &whole);
+    check_invariants(&ds, &whole, FILE);
     let (s, _, rejects) = whole;
     assert_counts(&s, 2, 1);
     let r = only_reject(&rejects);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use regex::Regex;
 
-use crate::def::{Ambiguous, ColumnDef, ColumnType, DatasetSchema, IntervalEdge};
+use crate::def::{Ambiguous, ColumnDef, ColumnType, DatasetSchema, HeaderMode, IntervalEdge};
 use crate::time::{MICROS_PER_SEC, TimeFormat, Zone};
 
 /// A schema file that cannot be used, with the reason and what to fix.
@@ -63,6 +63,26 @@ pub(crate) enum ColumnSource {
     UnpivotValue,
     /// A timestamp computed from a date column and an hour-ending column.
     Derived(DerivePlan),
+    /// One value per input, from its context (the name it is looked up by).
+    Context(String),
+}
+
+/// One way of reading a field column: which header, and what to take out of the cell.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadPlan {
+    /// Header names accepted, preferred first.
+    pub(crate) headers: Vec<String>,
+    /// Key to take from a list-of-one-dict cell.
+    pub(crate) extract: Option<String>,
+    /// The value is the first group's match.
+    pub(crate) capture: Option<Regex>,
+}
+
+impl ReadPlan {
+    /// Whether the cell is transformed (and so may be shared with other columns).
+    pub(crate) fn transforms(&self) -> bool {
+        self.extract.is_some() || self.capture.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +100,8 @@ pub(crate) struct ColumnPlan {
     pub(crate) kind: ColumnType,
     pub(crate) nullable: bool,
     pub(crate) headers: Vec<String>,
+    /// Ways to read the column, tried in order (one for a plain column; empty unless `source` is Field).
+    pub(crate) readers: Vec<ReadPlan>,
     pub(crate) position: Option<usize>,
     pub(crate) formats: Vec<TimeFormat>,
     pub(crate) zone: Zone,
@@ -160,6 +182,12 @@ pub struct Dataset {
     pub(crate) partition: PartitionPlan,
     pub(crate) unpivot: Option<UnpivotPlan>,
     pub(crate) null_values: Vec<Vec<u8>>,
+    /// `csv.preamble_values`: (physical line, context name).
+    pub(crate) preamble_values: Vec<(u64, String)>,
+    /// `context.file_name`, compiled.
+    pub(crate) file_name_context: Option<Regex>,
+    /// `csv.footer_pattern`, compiled.
+    pub(crate) footer: Option<Regex>,
     completeness: Option<Completeness>,
 }
 
@@ -303,25 +331,48 @@ impl Dataset {
                 })
             }
         };
-        if def.csv.header
-            && columns
-                .iter()
-                .any(|c| matches!(c.source, ColumnSource::Field) && c.headers.is_empty())
-        {
-            return Err(invalid(
-                "every read column needs `source` (its header name) when the file has a header"
-                    .into(),
-            ));
+        for c in &columns {
+            if !matches!(c.source, ColumnSource::Field) {
+                continue;
+            }
+            let single = c.readers.len() == 1;
+            let named = c.readers.iter().all(|r| !r.headers.is_empty());
+            let problem = match def.csv.header {
+                HeaderMode::Yes if !named || c.readers.is_empty() => {
+                    Some("needs `source` (its header name) because the file has a header")
+                }
+                HeaderMode::No if !single || c.position.is_none() => Some(
+                    "needs `position` (and no `coalesce`) because csv.header = false binds by position",
+                ),
+                HeaderMode::Auto if !single || !named || c.position.is_none() => Some(
+                    "needs both `source` and `position` (and no `coalesce`) because csv.header = \"auto\" binds by name or by position",
+                ),
+                _ => None,
+            };
+            if let Some(p) = problem {
+                return Err(invalid(format!("column `{}` {p}", c.name)));
+            }
         }
-        if !def.csv.header
-            && columns
-                .iter()
-                .any(|c| matches!(c.source, ColumnSource::Field) && c.position.is_none())
-        {
-            return Err(invalid(
-                "with csv.header = false every read column needs `position`".into(),
-            ));
+        let mut preamble_values = Vec::new();
+        for p in &def.csv.preamble_values {
+            if p.line == 0 || p.line > def.csv.preamble_lines {
+                return Err(invalid(format!(
+                    "csv.preamble_values `{}` names line {}, which is not a preamble line (1..={})",
+                    p.name, p.line, def.csv.preamble_lines
+                )));
+            }
+            preamble_values.push((u64::from(p.line), p.name.clone()));
         }
+        let footer = match &def.csv.footer_pattern {
+            None => None,
+            Some(p) => {
+                Some(Regex::new(p).map_err(|e| invalid(format!("csv.footer_pattern: {e}")))?)
+            }
+        };
+        let file_name_context = match def.context.as_ref().and_then(|c| c.file_name.as_ref()) {
+            None => None,
+            Some(p) => Some(Regex::new(p).map_err(|e| invalid(format!("context.file_name: {e}")))?),
+        };
         if !def.csv.delimiter.is_ascii() {
             return Err(invalid("csv.delimiter must be one ASCII character".into()));
         }
@@ -345,6 +396,9 @@ impl Dataset {
             },
             unpivot,
             null_values,
+            preamble_values,
+            file_name_context,
+            footer,
             completeness,
             def,
         })
@@ -411,7 +465,24 @@ fn compile_column(
     find: &dyn Fn(&str, &str) -> Result<usize, SchemaError>,
 ) -> Result<ColumnPlan, String> {
     let name = &c.name;
-    let source = if unpivot.is_some_and(|u| u.index_col == i) {
+    let reads_a_field = c.source.is_some()
+        || !c.aliases.is_empty()
+        || c.position.is_some()
+        || c.extract.is_some()
+        || c.capture.is_some();
+    if !c.coalesce.is_empty() && reads_a_field {
+        return Err(format!(
+            "column `{name}`: with `coalesce`, put source/aliases/extract/capture inside its entries"
+        ));
+    }
+    let source = if let Some(ctx) = &c.context {
+        if reads_a_field || !c.coalesce.is_empty() || c.derive.is_some() {
+            return Err(format!(
+                "column `{name}`: a `context` column reads no field; remove source/position/extract/capture/coalesce/derive"
+            ));
+        }
+        ColumnSource::Context(ctx.clone())
+    } else if unpivot.is_some_and(|u| u.index_col == i) {
         ColumnSource::UnpivotIndex
     } else if unpivot.is_some_and(|u| u.value_col == i) {
         ColumnSource::UnpivotValue
@@ -439,7 +510,10 @@ fn compile_column(
     for f in &c.format {
         formats.push(TimeFormat::compile(f).map_err(|e| format!("column `{name}`: {e}"))?);
     }
-    if matches!(source, ColumnSource::Field | ColumnSource::UnpivotValue) {
+    if matches!(
+        source,
+        ColumnSource::Field | ColumnSource::UnpivotValue | ColumnSource::Context(_)
+    ) {
         match c.kind {
             ColumnType::Timestamp if formats.is_empty() => {
                 return Err(format!(
@@ -465,13 +539,52 @@ fn compile_column(
                 .map_err(|e| format!("column `{name}`: pattern: {e}"))?,
         ),
     };
-    let mut headers: Vec<String> = c.source.iter().cloned().collect();
-    headers.extend(c.aliases.iter().cloned());
+    let compile_capture = |p: &Option<String>| -> Result<Option<Regex>, String> {
+        let Some(p) = p else { return Ok(None) };
+        let re = Regex::new(p).map_err(|e| format!("column `{name}`: capture: {e}"))?;
+        if re.captures_len() < 2 {
+            return Err(format!(
+                "column `{name}`: capture `{p}` needs a group `( )` around the part to keep"
+            ));
+        }
+        Ok(Some(re))
+    };
+    let mut readers = Vec::new();
+    if matches!(source, ColumnSource::Field) {
+        if c.coalesce.is_empty() {
+            let mut headers: Vec<String> = c.source.iter().cloned().collect();
+            headers.extend(c.aliases.iter().cloned());
+            readers.push(ReadPlan {
+                headers,
+                extract: c.extract.clone(),
+                capture: compile_capture(&c.capture)?,
+            });
+        } else {
+            for r in &c.coalesce {
+                let mut headers = vec![r.source.clone()];
+                headers.extend(r.aliases.iter().cloned());
+                readers.push(ReadPlan {
+                    headers,
+                    extract: r.extract.clone(),
+                    capture: compile_capture(&r.capture)?,
+                });
+            }
+        }
+    } else if reads_a_field && c.context.is_none() {
+        return Err(format!(
+            "column `{name}` is computed (unpivot or derive); remove source/position/extract/capture"
+        ));
+    }
+    let headers = readers
+        .first()
+        .map(|r| r.headers.clone())
+        .unwrap_or_default();
     Ok(ColumnPlan {
         name: name.clone(),
         kind: c.kind,
         nullable: c.nullable,
         headers,
+        readers,
         position: c.position,
         formats,
         zone,
@@ -516,12 +629,32 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../schemas/caiso_lmp_dam.toml"),
     ),
     (
+        "binance_klines.toml",
+        include_str!("../../../schemas/binance_klines.toml"),
+    ),
+    (
+        "caiso_lmp_rtm.toml",
+        include_str!("../../../schemas/caiso_lmp_rtm.toml"),
+    ),
+    (
+        "caiso_load_forecast.toml",
+        include_str!("../../../schemas/caiso_load_forecast.toml"),
+    ),
+    (
+        "miso_lmp_da_exante.toml",
+        include_str!("../../../schemas/miso_lmp_da_exante.toml"),
+    ),
+    (
         "nyiso_lbmp_dam_zonal.toml",
         include_str!("../../../schemas/nyiso_lbmp_dam_zonal.toml"),
     ),
     (
         "nyiso_lbmp_rt_zonal.toml",
         include_str!("../../../schemas/nyiso_lbmp_rt_zonal.toml"),
+    ),
+    (
+        "reach_dosimeter.toml",
+        include_str!("../../../schemas/reach_dosimeter.toml"),
     ),
 ];
 

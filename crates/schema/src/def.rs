@@ -34,6 +34,9 @@ pub struct DatasetSchema {
     /// Optional wide→long unpivot (`HE 1`..`HE 24` → `hour_ending`, `value`).
     #[serde(default)]
     pub unpivot: Option<UnpivotRule>,
+    /// Where per-input values (`context = "…"` columns) may come from besides the caller and the preamble.
+    #[serde(default)]
+    pub context: Option<ContextRule>,
     /// Output columns, in output order.
     pub columns: Vec<ColumnDef>,
 }
@@ -56,12 +59,21 @@ pub struct CsvLayout {
     /// Field delimiter (one ASCII character).
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
-    /// Whether the first record after the preamble is a header. Without one, columns bind by `position`.
-    #[serde(default = "default_true")]
-    pub header: bool,
-    /// Physical lines before the header (titles, dates, notes), skipped.
+    /// Whether the first record after the preamble is a header: `true`, `false` (columns bind by
+    /// `position`), or `"auto"` (a first record whose first field is not a number is a header).
+    #[serde(default)]
+    pub header: HeaderMode,
+    /// Physical lines before the header (titles, dates, notes). They are skipped as raw lines, never
+    /// tokenised, so a stray quote in a title cannot swallow the header.
     #[serde(default)]
     pub preamble_lines: u32,
+    /// Values read from preamble lines (MISO's market date on line 2), usable by `context = "…"` columns.
+    #[serde(default)]
+    pub preamble_values: Vec<PreambleValue>,
+    /// A regular expression for a trailing note line some sources may append. The last record, if its text
+    /// matches, is not data (the summary reports it); a matching line followed by more records is rejected.
+    #[serde(default)]
+    pub footer_pattern: Option<String>,
     /// Field texts read as null (after trimming), in addition to the empty field.
     #[serde(default)]
     pub null_values: Vec<String>,
@@ -71,8 +83,10 @@ impl Default for CsvLayout {
     fn default() -> Self {
         CsvLayout {
             delimiter: ',',
-            header: true,
+            header: HeaderMode::Yes,
             preamble_lines: 0,
+            preamble_values: Vec::new(),
+            footer_pattern: None,
             null_values: Vec::new(),
         }
     }
@@ -82,8 +96,69 @@ fn default_delimiter() -> char {
     ','
 }
 
-fn default_true() -> bool {
-    true
+/// Whether a file has a header record. In TOML: `header = true`, `header = false` or `header = "auto"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeaderMode {
+    /// The first record after the preamble is a header; columns bind by name.
+    #[default]
+    Yes,
+    /// No header; columns bind by `position`.
+    No,
+    /// Binance added a header row to newer files of the same layout: a first record whose first field is
+    /// not a number is a header (columns bind by name), else it is data (columns bind by `position`).
+    Auto,
+}
+
+impl Serialize for HeaderMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HeaderMode::Yes => s.serialize_bool(true),
+            HeaderMode::No => s.serialize_bool(false),
+            HeaderMode::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HeaderMode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or \"auto\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<HeaderMode, E> {
+                Ok(if v { HeaderMode::Yes } else { HeaderMode::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HeaderMode, E> {
+                match v {
+                    "auto" => Ok(HeaderMode::Auto),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A value taken from one preamble line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreambleValue {
+    /// Physical line (1-based, within `preamble_lines`).
+    pub line: u32,
+    /// Context name a `context = "…"` column reads it by.
+    pub name: String,
+}
+
+/// Per-input values taken from the input's name (e.g. Binance's `ADABTC-1m-2021-11-27.zip`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextRule {
+    /// A regular expression searched in the input name; each named group `(?P<symbol>…)` supplies the
+    /// context value of that name when the caller did not supply one.
+    #[serde(default)]
+    pub file_name: Option<String>,
 }
 
 /// Which column decides a row's partition day.
@@ -202,6 +277,38 @@ pub struct ColumnDef {
     /// A timestamp computed from other columns instead of read from one field.
     #[serde(default)]
     pub derive: Option<Derive>,
+    /// The value is the same for every row of an input and comes from its context: a value the caller
+    /// supplies (`InputContext`), a `csv.preamble_values` entry, or `context.file_name`. Parsed and checked
+    /// once per input; a missing or invalid value refuses the input.
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The cell holds a list of one dict (`[{'k': v}]` as Python repr, or JSON): read the value of this key.
+    #[serde(default)]
+    pub extract: Option<String>,
+    /// A regular expression with one group: the value is what the group matched (after `extract`).
+    #[serde(default)]
+    pub capture: Option<String>,
+    /// Alternative ways to read the column, tried in order: the first whose header is in the file and whose
+    /// cell is not empty gives the value. Replaces `source`/`aliases`/`extract`/`capture`.
+    #[serde(default)]
+    pub coalesce: Vec<ReadDef>,
+}
+
+/// One way of reading a column (see [`ColumnDef::coalesce`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadDef {
+    /// Header name.
+    pub source: String,
+    /// Other header names.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Key to read from a list-of-one-dict cell.
+    #[serde(default)]
+    pub extract: Option<String>,
+    /// Regular expression whose first group is the value.
+    #[serde(default)]
+    pub capture: Option<String>,
 }
 
 /// Column types a schema may declare.

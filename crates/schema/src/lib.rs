@@ -14,14 +14,17 @@ pub mod time;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod builtin_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod catalog_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod convert_tests;
 
 pub use convert::{
-    ConvertError, ConvertSummary, Converter, DayBatch, DayOutcome, HeaderReport, RecordCounts,
-    Reject,
+    ConvertError, ConvertSummary, Converter, DayBatch, DayOutcome, HeaderReport, InputContext,
+    RecordCounts, Reject,
 };
 pub use dataset::{Catalog, Completeness, Dataset, SchemaError, arrow_type};
 pub use time::{Zone, date_to_day, day_to_date, day_to_string};
