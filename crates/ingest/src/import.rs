@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,10 +14,10 @@ use gridlake_lake::{
     DayCommit, DayState, FooterMeta, InputRecord, Lake, LakeError, LedgerRecord, availability_pct,
 };
 use gridlake_schema::{
-    ConvertError, ConvertSummary, Converter, Dataset, DayBatch, HeaderReport, RecordCounts, Reject,
-    day_to_string,
+    ConvertError, ConvertSummary, Converter, Dataset, DayBatch, HeaderReport, InputContext,
+    RecordCounts, Reject, day_to_string,
 };
-use gridlake_sources::{UnpackError, UnpackLimits, unpack_file};
+use gridlake_sources::{UnpackError, UnpackLimits, unpack_reader};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -177,18 +177,18 @@ impl RunSummary {
 }
 
 /// One CSV member converted: its rows per day and its rejects.
-struct Converted {
-    name: String,
+pub(crate) struct Converted {
+    pub(crate) name: String,
     sha256: String,
-    summary: ConvertSummary,
+    pub(crate) summary: ConvertSummary,
     days: BTreeMap<i32, Vec<RecordBatch>>,
     rejects: Vec<Reject>,
 }
 
 /// A file whose members were converted, or the file-level error that stopped it.
-struct FileResult {
-    members: Vec<Converted>,
-    error: Option<(String, String)>,
+pub(crate) struct FileResult {
+    pub(crate) members: Vec<Converted>,
+    pub(crate) error: Option<(String, String)>,
 }
 
 /// Reads `files` as `dataset` and reports what an import would do, writing nothing.
@@ -344,24 +344,24 @@ async fn join(task: CommitTask) -> Result<MemberCommit, ImportError> {
 }
 
 /// An input's outcome, absorbed into the summary in input order.
-enum Finished {
+pub(crate) enum Finished {
     Refused { name: String, error: String },
     Committed(Box<MemberCommit>),
 }
 
 /// What committing one converted input did.
-struct MemberCommit {
-    name: String,
+pub(crate) struct MemberCommit {
+    pub(crate) name: String,
     sha256: String,
     summary: ConvertSummary,
     /// The first rejects (all were written to the reject store).
     rejects: Vec<Reject>,
-    days: Vec<MemberDay>,
-    records: Vec<LedgerRecord>,
+    pub(crate) days: Vec<MemberDay>,
+    pub(crate) records: Vec<LedgerRecord>,
 }
 
-struct MemberDay {
-    day: i32,
+pub(crate) struct MemberDay {
+    pub(crate) day: i32,
     counts: RecordCounts,
     rows_kept: u64,
     result: Result<DayCommit, String>,
@@ -370,7 +370,7 @@ struct MemberDay {
 }
 
 /// Writes one input's rejects and commits each day it feeds, recording every attempt.
-async fn commit_member(
+pub(crate) async fn commit_member(
     lake: Lake,
     ds: Arc<Dataset>,
     member: Converted,
@@ -474,7 +474,7 @@ async fn commit_member(
     })
 }
 
-fn absorb_commit(
+pub(crate) fn absorb_commit(
     summary: &mut RunSummary,
     day_results: &mut BTreeMap<i32, DayResult>,
     records: &mut Vec<LedgerRecord>,
@@ -529,7 +529,7 @@ fn absorb_commit(
     );
 }
 
-fn new_summary(ds: &Dataset, lake: Option<String>) -> RunSummary {
+pub(crate) fn new_summary(ds: &Dataset, lake: Option<String>) -> RunSummary {
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
@@ -550,7 +550,7 @@ fn new_summary(ds: &Dataset, lake: Option<String>) -> RunSummary {
 }
 
 /// Adds a file's outcome (its members, or its file-level error) to the summary.
-fn absorb_file(summary: &mut RunSummary, result: FileResult, opts: &ImportOptions) {
+pub(crate) fn absorb_file(summary: &mut RunSummary, result: FileResult, opts: &ImportOptions) {
     for m in &result.members {
         absorb_member(summary, &m.name, &m.sha256, &m.summary, &m.rejects, opts);
         summary.rows_written += m.summary.days.values().map(|d| d.rows).sum::<u64>();
@@ -630,19 +630,49 @@ fn convert_stream<'a>(
             let ds = Arc::clone(ds);
             let limits = opts.limits.clone();
             async move {
-                let display = path.display().to_string();
-                tokio::task::spawn_blocking(move || convert_file(&ds, &path, &limits))
-                    .await
-                    .unwrap_or_else(|e| FileResult {
-                        members: Vec::new(),
-                        error: Some((
-                            display,
-                            format!("conversion crashed: {e}; please report this with the file"),
-                        )),
-                    })
+                let input = InputSpec::file(path);
+                convert_blocking(ds, input, limits).await
             }
         })
         .buffered(jobs)
+}
+
+/// One input to convert: where its bytes are, the name it is known by, and the values it carries outside
+/// its rows.
+#[derive(Debug, Clone)]
+pub(crate) struct InputSpec {
+    pub(crate) path: PathBuf,
+    /// Name in the ledger, rejects and footers (the local path, or the remote file name).
+    pub(crate) name: String,
+    pub(crate) context: InputContext,
+}
+
+impl InputSpec {
+    fn file(path: PathBuf) -> InputSpec {
+        InputSpec {
+            name: path.display().to_string(),
+            path,
+            context: InputContext::default(),
+        }
+    }
+}
+
+/// Converts one input on a blocking thread (reading, inflating and parsing are CPU and file IO).
+pub(crate) async fn convert_blocking(
+    ds: Arc<Dataset>,
+    input: InputSpec,
+    limits: UnpackLimits,
+) -> FileResult {
+    let display = input.name.clone();
+    tokio::task::spawn_blocking(move || convert_file(&ds, &input, &limits))
+        .await
+        .unwrap_or_else(|e| FileResult {
+            members: Vec::new(),
+            error: Some((
+                display,
+                format!("conversion crashed: {e}; please report this with the file"),
+            )),
+        })
 }
 
 /// Why a member's conversion stopped.
@@ -663,13 +693,24 @@ enum MemberError {
     },
 }
 
-fn convert_file(ds: &Arc<Dataset>, path: &Path, limits: &UnpackLimits) -> FileResult {
+fn convert_file(ds: &Arc<Dataset>, input: &InputSpec, limits: &UnpackLimits) -> FileResult {
     let mut members = Vec::new();
-    let result = unpack_file(path, limits, |name, reader| -> Result<(), MemberError> {
-        members.push(convert_member(ds, name, reader)?);
-        Ok(())
-    });
-    let display = path.display().to_string();
+    let display = input.name.clone();
+    let result = match std::fs::File::open(&input.path) {
+        Ok(file) => unpack_reader(
+            &input.name,
+            std::io::BufReader::with_capacity(64 << 10, file),
+            limits,
+            |name, reader| -> Result<(), MemberError> {
+                members.push(convert_member(ds, name, &input.context, reader)?);
+                Ok(())
+            },
+        ),
+        Err(source) => Err(UnpackError::Io {
+            path: input.path.clone(),
+            source,
+        }),
+    };
     let error = match result {
         Ok(_) => None,
         Err(UnpackError::Visitor(MemberError::Convert(e))) => Some(e.to_string()),
@@ -691,9 +732,10 @@ fn convert_file(ds: &Arc<Dataset>, path: &Path, limits: &UnpackLimits) -> FileRe
 fn convert_member(
     ds: &Arc<Dataset>,
     name: &str,
+    context: &InputContext,
     reader: &mut dyn Read,
 ) -> Result<Converted, MemberError> {
-    let mut conv = Converter::new(Arc::clone(ds), name);
+    let mut conv = Converter::with_context(Arc::clone(ds), name, context.clone());
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut days: BTreeMap<i32, Vec<RecordBatch>> = BTreeMap::new();

@@ -137,6 +137,10 @@ pub struct DayStatus {
     pub availability_pct: Option<f64>,
     /// Attempts recorded for the day.
     pub attempts: u32,
+    /// Failed or incomplete attempts since the day was last complete or `no_data` (the planner's attempts
+    /// cap counts these).
+    #[serde(skip)]
+    pub failed_attempts: u32,
     /// Error of the latest attempt, when it failed.
     pub last_error: Option<String>,
 }
@@ -319,6 +323,12 @@ impl Ledger {
                 .filter(|r| r.state == DayState::Failed)
                 .and_then(|r| r.error.clone());
             let attempts = u32::try_from(recs.len()).unwrap_or(u32::MAX);
+            let failed_attempts = recs
+                .iter()
+                .rev()
+                .take_while(|r| matches!(r.state, DayState::Failed | DayState::Incomplete))
+                .count();
+            let failed_attempts = u32::try_from(failed_attempts).unwrap_or(u32::MAX);
             let committed = recs
                 .iter()
                 .rev()
@@ -359,6 +369,7 @@ impl Ledger {
                 written_rows: rows,
                 availability_pct,
                 attempts,
+                failed_attempts,
                 last_error,
             });
         }

@@ -1,0 +1,504 @@
+//! `ingest`, `sync` and `backfill`: plan the days of a dataset, fetch them over HTTP through its source,
+//! and commit each day. A bounded pool of workers runs the requests; every host has one rate limiter shared by
+//! all of them. A day that fails is recorded with its reason and the run goes on: a run never aborts
+//! mid-range because one day could not be fetched.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+use gridlake_lake::{DayState, Lake, LedgerRecord};
+use gridlake_schema::{Dataset, InputContext, RecordCounts, date_to_day, day_to_string};
+use gridlake_sources::{Answer, Source, SourceRequest};
+use serde::Serialize;
+
+use crate::fetch::{FetchFailure, Fetcher};
+use crate::import::{
+    DayResult, FileResult, ImportError, ImportOptions, InputSpec, RunSummary, absorb_commit,
+    absorb_file, commit_member, convert_blocking, new_summary,
+};
+use crate::plan::{DayView, Plan, PlanOptions, Window, plan_days};
+
+/// How an ingest run behaves.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Which days to fetch.
+    pub plan: PlanOptions,
+    /// Requests in flight at once (per dataset run).
+    pub jobs: usize,
+    /// Print the plan and the requests; fetch and write nothing.
+    pub dry_run: bool,
+    /// Conversion and commit settings shared with `import`.
+    pub import: ImportOptions,
+}
+
+/// A request as reported (secrets are env var names only).
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestReport {
+    /// URL.
+    pub url: String,
+    /// Days it covers.
+    pub days: Vec<String>,
+    /// `data`, `no_data`, `failed`, or `planned` in a dry run.
+    pub outcome: String,
+    /// HTTP attempts made (retries included).
+    pub attempts: u32,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// Why it failed, or the source's "no data" message.
+    pub message: Option<String>,
+}
+
+/// One dataset's ingest run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetRun {
+    /// Inputs, days and records, as `import` reports them.
+    #[serde(flatten)]
+    pub run: RunSummary,
+    /// The plan the run followed.
+    pub plan: Plan,
+    /// Every request made (or planned).
+    pub requests: Vec<RequestReport>,
+    /// HTTP requests made (data, checksums, retries).
+    pub http_requests: u64,
+}
+
+impl DatasetRun {
+    /// Whether a day failed or an input was refused (exit code 3).
+    pub fn has_failures(&self) -> bool {
+        self.run.has_failures()
+    }
+}
+
+/// The range a dataset may be fetched over on `today`.
+pub fn window(source: &dyn Source, earliest_override: Option<i32>, today: i32) -> Window {
+    let p = source.publication();
+    let earliest = date_to_day(p.earliest).max(earliest_override.unwrap_or(i32::MIN));
+    Window {
+        earliest,
+        latest: today - i32::try_from(p.lag_days).unwrap_or(0),
+    }
+}
+
+/// Plans `[start, end]` of `ds` against the lake's current state.
+pub async fn plan_dataset(
+    lake: &Lake,
+    ds: &Dataset,
+    window: Window,
+    start: i32,
+    end: i32,
+    opts: &PlanOptions,
+) -> Result<Plan, ImportError> {
+    let lo = start.max(window.earliest);
+    let hi = end.min(window.latest);
+    let states: HashMap<i32, DayView> = if lo <= hi {
+        lake.ledger()
+            .day_statuses(ds.name(), lo, hi)
+            .await?
+            .iter()
+            .filter_map(|s| Some((parse_day(&s.day)?, DayView::of(s))))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let missing = DayView {
+        state: DayState::Missing,
+        failed_attempts: 0,
+    };
+    Ok(plan_days(
+        start,
+        end,
+        window,
+        |d| states.get(&d).copied().unwrap_or(missing),
+        opts,
+    ))
+}
+
+fn parse_day(s: &str) -> Option<i32> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(date_to_day)
+}
+
+/// What one request ended as.
+enum Fetched {
+    Data {
+        file: FileResult,
+        commits: Vec<crate::import::MemberCommit>,
+        attempts: u32,
+        bytes: u64,
+    },
+    NoData {
+        message: String,
+        attempts: u32,
+        bytes: u64,
+    },
+    Failed {
+        message: String,
+        attempts: u32,
+    },
+}
+
+/// Serializes commits of one day: two requests may feed the same day (one zip per symbol).
+#[derive(Debug, Default)]
+struct DayLocks {
+    locks: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl DayLocks {
+    fn lock_of(&self, day: i32) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(day).or_default())
+    }
+}
+
+/// Fetches and commits the planned days of one dataset.
+pub async fn ingest_dataset(
+    lake: &Lake,
+    ds: Arc<Dataset>,
+    source: Arc<dyn Source>,
+    fetcher: &Fetcher,
+    plan: Plan,
+    opts: &IngestOptions,
+) -> Result<DatasetRun, ImportError> {
+    let started = Instant::now();
+    let mut summary = new_summary(&ds, Some(lake.location().to_string()));
+    let days: Vec<i32> = plan.days.iter().map(|d| d.day).collect();
+    let requests = match source.requests(&days) {
+        Ok(r) => r,
+        Err(e) => {
+            // The source cannot even say what to fetch (bad config): every planned day fails with the reason.
+            let message = e.to_string();
+            let mut records = Vec::new();
+            for &day in &days {
+                records.push(failed_record(
+                    &summary.run_id,
+                    ds.name(),
+                    day,
+                    &message,
+                    &[],
+                ));
+                summary.days.push(failed_day(day, &message));
+            }
+            if !opts.dry_run {
+                lake.ledger()
+                    .append(&records)
+                    .await
+                    .map_err(ImportError::Ledger)?;
+            }
+            summary.failed_days = days.len();
+            summary.elapsed_ms = started.elapsed().as_millis() as u64;
+            return Ok(DatasetRun {
+                run: summary,
+                plan,
+                requests: Vec::new(),
+                http_requests: 0,
+            });
+        }
+    };
+    if opts.dry_run {
+        let reports = requests
+            .iter()
+            .map(|r| RequestReport {
+                url: r.url.clone(),
+                days: r.days.iter().map(|d| day_to_string(*d)).collect(),
+                outcome: "planned".into(),
+                attempts: 0,
+                bytes: 0,
+                message: None,
+            })
+            .collect();
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(DatasetRun {
+            run: summary,
+            plan,
+            requests: reports,
+            http_requests: 0,
+        });
+    }
+    lake.clean_staging(opts.import.staging_grace).await?;
+    let http_before = fetcher.requests_made();
+    let run_id = summary.run_id.clone();
+    let locks = DayLocks::default();
+    let jobs = opts.jobs.max(1);
+    let mut results = std::pin::pin!(
+        futures::stream::iter(requests.iter().enumerate())
+            .map(|(i, req)| {
+                let ds = Arc::clone(&ds);
+                let source = Arc::clone(&source);
+                let run_id = run_id.clone();
+                let locks = &locks;
+                async move {
+                    let fetched =
+                        fetch_and_commit(lake, ds, source, fetcher, req, &run_id, locks, opts)
+                            .await;
+                    (i, fetched)
+                }
+            })
+            .buffer_unordered(jobs)
+    );
+    let mut done: BTreeMap<usize, Fetched> = BTreeMap::new();
+    while let Some((i, fetched)) = results.next().await {
+        done.insert(i, fetched?);
+    }
+    let mut records: Vec<LedgerRecord> = Vec::new();
+    let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
+    let mut reports = Vec::new();
+    for (i, fetched) in done {
+        let req = &requests[i];
+        let mut report = RequestReport {
+            url: req.url.clone(),
+            days: req.days.iter().map(|d| day_to_string(*d)).collect(),
+            outcome: String::new(),
+            attempts: 0,
+            bytes: 0,
+            message: None,
+        };
+        // Days the request covers that no input filled: "no data", or failed with the request.
+        let (covered_state, covered_error) = match fetched {
+            Fetched::Data {
+                file,
+                commits,
+                attempts,
+                bytes,
+            } => {
+                report.outcome = "data".into();
+                report.attempts = attempts;
+                report.bytes = bytes;
+                let refused = file.error.clone();
+                absorb_file(
+                    &mut summary,
+                    FileResult {
+                        members: Vec::new(),
+                        error: file.error,
+                    },
+                    &opts.import,
+                );
+                for mc in commits {
+                    absorb_commit(
+                        &mut summary,
+                        &mut day_results,
+                        &mut records,
+                        mc,
+                        &opts.import,
+                    );
+                }
+                match refused {
+                    Some((_, e)) => {
+                        report.outcome = "failed".into();
+                        report.message = Some(e.clone());
+                        (DayState::Failed, Some(e))
+                    }
+                    None => (DayState::NoData, None),
+                }
+            }
+            Fetched::NoData {
+                message,
+                attempts,
+                bytes,
+            } => {
+                report.outcome = "no_data".into();
+                report.attempts = attempts;
+                report.bytes = bytes;
+                report.message = Some(message);
+                (DayState::NoData, None)
+            }
+            Fetched::Failed { message, attempts } => {
+                report.outcome = "failed".into();
+                report.attempts = attempts;
+                report.message = Some(message.clone());
+                (DayState::Failed, Some(message))
+            }
+        };
+        for &day in &req.days {
+            if day_results.contains_key(&day) {
+                continue;
+            }
+            let has_file = lake.read_footer(ds.name(), day).await?;
+            let mut record = failed_record(
+                &run_id,
+                ds.name(),
+                day,
+                covered_error.as_deref().unwrap_or(""),
+                std::slice::from_ref(&req.input_name),
+            );
+            record.state = covered_state;
+            if covered_state == DayState::NoData {
+                record.error = None;
+            }
+            records.push(record);
+            let mut result = failed_day(day, covered_error.as_deref().unwrap_or(""));
+            result.error = covered_error.clone();
+            // A day that already has a file keeps it (and its state); the attempt is still logged.
+            result.state = match &has_file {
+                Some(f) => DayState::of_committed(f.rows, f.expected_rows),
+                None => covered_state,
+            };
+            if let Some(f) = &has_file {
+                result.rows = f.rows;
+                result.expected_rows = f.expected_rows;
+                result.availability_pct = gridlake_lake::availability_pct(f.rows, f.expected_rows);
+            }
+            day_results.insert(day, result);
+        }
+        reports.push(report);
+    }
+    lake.ledger()
+        .append(&records)
+        .await
+        .map_err(ImportError::Ledger)?;
+    summary.failed_days = day_results
+        .values()
+        .filter(|d| d.state == DayState::Failed)
+        .count();
+    summary.days = day_results.into_values().collect();
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(DatasetRun {
+        run: summary,
+        plan,
+        requests: reports,
+        http_requests: fetcher.requests_made() - http_before,
+    })
+}
+
+fn failed_record(
+    run_id: &str,
+    dataset: &str,
+    day: i32,
+    error: &str,
+    inputs: &[String],
+) -> LedgerRecord {
+    LedgerRecord {
+        run_id: run_id.to_string(),
+        dataset: dataset.to_string(),
+        day,
+        state: DayState::Failed,
+        rows: 0,
+        expected_rows: None,
+        records_read: 0,
+        records_written: 0,
+        records_rejected: 0,
+        records_superseded: 0,
+        bytes: 0,
+        inputs: inputs.to_vec(),
+        error: Some(error.to_string()),
+        recorded_at: chrono::Utc::now().timestamp_micros(),
+        duration_ms: 0,
+    }
+}
+
+fn failed_day(day: i32, error: &str) -> DayResult {
+    DayResult {
+        day: day_to_string(day),
+        state: DayState::Failed,
+        rows: 0,
+        expected_rows: None,
+        availability_pct: None,
+        records: RecordCounts::default(),
+        unchanged: false,
+        error: Some(error.to_string()),
+    }
+}
+
+/// One request: download (with retries), verify, inspect, convert and commit each day it fills.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_and_commit(
+    lake: &Lake,
+    ds: Arc<Dataset>,
+    source: Arc<dyn Source>,
+    fetcher: &Fetcher,
+    req: &SourceRequest,
+    run_id: &str,
+    locks: &DayLocks,
+    opts: &IngestOptions,
+) -> Result<Fetched, ImportError> {
+    let download = match fetcher.fetch(source.as_ref(), req).await {
+        Ok(d) => d,
+        Err(FetchFailure { message, attempts }) => {
+            return Ok(Fetched::Failed { message, attempts });
+        }
+    };
+    let attempts = download.attempts;
+    let bytes = download.len;
+    let path = download.path().to_path_buf();
+    let inspected = {
+        let source = Arc::clone(&source);
+        let req = req.clone();
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || source.inspect(&req, &path)).await
+    };
+    match inspected {
+        Ok(Ok(Answer::Data)) => {}
+        Ok(Ok(Answer::NoData(message))) => {
+            return Ok(Fetched::NoData {
+                message,
+                attempts,
+                bytes,
+            });
+        }
+        Ok(Err(e)) => {
+            return Ok(Fetched::Failed {
+                message: e.to_string(),
+                attempts,
+            });
+        }
+        Err(e) => {
+            return Ok(Fetched::Failed {
+                message: format!("inspecting the answer crashed ({e}); please report this"),
+                attempts,
+            });
+        }
+    }
+    let mut context = InputContext::default();
+    for (k, v) in &req.context {
+        context.insert(k.clone(), v.clone());
+    }
+    let input = InputSpec {
+        path,
+        name: req.input_name.clone(),
+        context,
+    };
+    let mut file = convert_blocking(Arc::clone(&ds), input, opts.import.limits.clone()).await;
+    drop(download);
+    let mut commits = Vec::new();
+    for member in std::mem::take(&mut file.members) {
+        let mut days: Vec<i32> = member.summary.days.keys().copied().collect();
+        days.sort_unstable();
+        let held: Vec<Arc<tokio::sync::Mutex<()>>> =
+            days.iter().map(|d| locks.lock_of(*d)).collect();
+        let mut guards = Vec::with_capacity(held.len());
+        for l in &held {
+            guards.push(l.lock().await);
+        }
+        let committed = commit_member(
+            lake.clone(),
+            Arc::clone(&ds),
+            member,
+            run_id.to_string(),
+            opts.import.max_rejects_in_summary,
+        )
+        .await;
+        drop(guards);
+        match committed {
+            Ok(mc) => commits.push(mc),
+            // The lake refused a write: the request's days fail (their earlier files stay intact, since
+            // commits are atomic) and the run goes on with the next request.
+            Err(e) => {
+                return Ok(Fetched::Failed {
+                    message: format!("{e}"),
+                    attempts,
+                });
+            }
+        }
+    }
+    Ok(Fetched::Data {
+        file,
+        commits,
+        attempts,
+        bytes,
+    })
+}
