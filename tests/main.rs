@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod acquire;
 mod archives;
 mod cli;
 mod common;

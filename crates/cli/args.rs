@@ -57,6 +57,86 @@ pub(crate) enum Command {
         /// Only this dataset.
         name: Option<String>,
     },
+    /// Fetch a range of days of one dataset from its source and commit them.
+    Ingest {
+        /// Dataset name.
+        dataset: String,
+        /// First day (YYYY-MM-DD, inclusive).
+        #[arg(long, value_parser = parse_day)]
+        start: chrono::NaiveDate,
+        /// Last day (inclusive). Clipped to today minus the dataset's publication lag.
+        #[arg(long, value_parser = parse_day)]
+        end: chrono::NaiveDate,
+        #[command(flatten)]
+        fetch: FetchArgs,
+    },
+    /// The cron entry: every active dataset from its `start` (or the last 7 days on an empty lake) up to today
+    /// minus its lag: new days, gaps and the refresh window.
+    Sync {
+        /// Only these datasets (default: every active one).
+        datasets: Vec<String>,
+        #[command(flatten)]
+        fetch: FetchArgs,
+    },
+    /// Fetch exactly the gap days (missing, failed, incomplete) of a dataset's history.
+    Backfill {
+        /// Dataset name.
+        dataset: String,
+        /// First day (default: the dataset's `start`, else its first day in the lake).
+        #[arg(long, value_parser = parse_day)]
+        start: Option<chrono::NaiveDate>,
+        /// Last day (default: today minus the dataset's lag).
+        #[arg(long, value_parser = parse_day)]
+        end: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        fetch: FetchArgs,
+    },
+    /// List the days of a dataset that are missing, failed or incomplete.
+    Gaps {
+        /// Dataset name.
+        dataset: String,
+        /// First day (default: the dataset's `start`, else its first day in the lake).
+        #[arg(long, value_parser = parse_day)]
+        start: Option<chrono::NaiveDate>,
+        /// Last day (default: today minus the dataset's lag).
+        #[arg(long, value_parser = parse_day)]
+        end: Option<chrono::NaiveDate>,
+        /// Exit with code 3 when there is a gap (for monitoring).
+        #[arg(long)]
+        fail_on_gaps: bool,
+        /// Print every day of the range, not only the gaps.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Offline demo: serves recorded responses on a loopback HTTP server and ingests every built-in source
+    /// through the real HTTP path, then prints gaps and a summary.
+    Demo,
+}
+
+/// Options shared by the commands that fetch.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct FetchArgs {
+    /// Print the plan and the requests; fetch and write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Fetch at most this many days (oldest first).
+    #[arg(long)]
+    pub(crate) limit_days: Option<u32>,
+    /// Retry days that failed `max_attempts` times.
+    #[arg(long)]
+    pub(crate) retry_failed: bool,
+    /// Re-check days the source said had no data.
+    #[arg(long)]
+    pub(crate) retry_no_data: bool,
+    /// Fetch every day of the range, whatever its state.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Requests in flight at once (default: the source's `workers`, else 4).
+    #[arg(long)]
+    pub(crate) jobs: Option<usize>,
+    /// This worker's share of the days, `i/N` (0-based), for N workers sharing one lake.
+    #[arg(long)]
+    pub(crate) shard: Option<String>,
 }
 
 fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {

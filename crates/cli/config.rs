@@ -1,8 +1,12 @@
 //! `gridlake.toml` and where the lake is.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use gridlake_notify::NotifyConfig;
+use gridlake_sources::SourcesConfig;
+use gridlake_sources::http::HttpConfig;
 use serde::Deserialize;
 
 /// The config file. Unknown keys are errors, so a typo never silently does nothing.
@@ -13,6 +17,49 @@ pub(crate) struct Config {
     pub(crate) lake: Option<String>,
     /// Extra or overriding schema files (`*.toml`).
     pub(crate) schema_dir: Option<PathBuf>,
+    /// `[sources.<source>]`: base URLs, nodes and symbols, tokens, rate limits, workers.
+    #[serde(default)]
+    pub(crate) sources: SourcesConfig,
+    /// `[datasets.<dataset>]`: what `sync` fetches and how persistently.
+    #[serde(default)]
+    pub(crate) datasets: BTreeMap<String, DatasetConfig>,
+    /// `[http]`: timeouts, retries and the body cap shared by every source.
+    #[serde(default)]
+    pub(crate) http: HttpConfig,
+    /// `[notify]`: email, webhook or command when a run ends with failures.
+    #[serde(default)]
+    pub(crate) notify: NotifyConfig,
+}
+
+/// `[datasets.<dataset>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatasetConfig {
+    /// Whether `sync` fetches it (default true where its source can be fetched without further config).
+    pub(crate) active: Option<bool>,
+    /// First day `sync` and `backfill` care about.
+    pub(crate) start: Option<chrono::NaiveDate>,
+    /// Recent days re-checked for revisions on every run (default 0).
+    #[serde(default)]
+    pub(crate) refresh_days: u32,
+    /// Failed or incomplete attempts after which a day is left alone until `--retry-failed` (default 5).
+    #[serde(default = "default_max_attempts")]
+    pub(crate) max_attempts: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    5
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        DatasetConfig {
+            active: None,
+            start: None,
+            refresh_days: 0,
+            max_attempts: default_max_attempts(),
+        }
+    }
 }
 
 impl Config {
@@ -41,6 +88,11 @@ impl Config {
             )
         })?;
         Ok((config, Some(path)))
+    }
+
+    /// The settings of `dataset` (defaults when it has no table).
+    pub(crate) fn dataset(&self, dataset: &str) -> DatasetConfig {
+        self.datasets.get(dataset).cloned().unwrap_or_default()
     }
 
     /// The schema directory, relative to the config file when relative.

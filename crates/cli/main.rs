@@ -1,8 +1,10 @@
 //! The `gridlake` binary: argument parsing, configuration, output and exit codes. All the work happens in
 //! the library crates; this file only wires them together (and is the only place `anyhow` is used).
 
+mod acquire;
 mod args;
 mod config;
+mod demo;
 mod output;
 
 use std::process::ExitCode;
@@ -14,7 +16,8 @@ use gridlake_ingest::{ImportOptions, import_files, validate_files};
 use gridlake_lake::Lake;
 use gridlake_schema::{Catalog, date_to_day};
 
-use crate::args::{Cli, Command};
+use crate::acquire::{Acquirer, FetchSummary};
+use crate::args::{Cli, Command, FetchArgs};
 use crate::config::Config;
 
 // The import path allocates and frees day-sized buffers over and over (batches, merge, Parquet pages). glibc
@@ -118,5 +121,102 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 0
             })
         }
+        Command::Demo => demo::run(catalog, cli.lake.as_deref(), cli.json).await,
+        command => {
+            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
+            let lake = Lake::open_local(&lake_dir).await?;
+            let acq = Acquirer::new(lake, catalog, config, acquire::today()?)?;
+            run_fetching(&acq, command, cli.json).await
+        }
     }
+}
+
+/// The commands that plan days against the lake: `ingest`, `sync`, `backfill`, `gaps`.
+pub(crate) async fn run_fetching(
+    acq: &Acquirer,
+    command: Command,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
+    let (name, runs, args): (&str, _, FetchArgs) = match command {
+        Command::Ingest {
+            dataset,
+            start,
+            end,
+            fetch,
+        } => {
+            let run = acq
+                .run_dataset(&dataset, date_to_day(start), date_to_day(end), &fetch)
+                .await?;
+            ("ingest", vec![run], fetch)
+        }
+        Command::Sync { datasets, fetch } => ("sync", acq.sync(&datasets, &fetch).await?, fetch),
+        Command::Backfill {
+            dataset,
+            start,
+            end,
+            fetch,
+        } => {
+            let run = acq
+                .backfill(
+                    &dataset,
+                    start.map(date_to_day),
+                    end.map(date_to_day),
+                    &fetch,
+                )
+                .await?;
+            ("backfill", vec![run], fetch)
+        }
+        Command::Gaps {
+            dataset,
+            start,
+            end,
+            fail_on_gaps,
+            all,
+        } => {
+            let statuses = acq
+                .statuses(&dataset, start.map(date_to_day), end.map(date_to_day))
+                .await?;
+            let gaps: Vec<_> = statuses
+                .iter()
+                .filter(|s| s.state.is_gap())
+                .cloned()
+                .collect();
+            output::gaps(
+                &dataset,
+                if all { &statuses } else { &gaps },
+                statuses.len(),
+                json,
+            )?;
+            return Ok(if fail_on_gaps && !gaps.is_empty() {
+                EXIT_FAILURES
+            } else {
+                0
+            });
+        }
+        Command::Import { .. }
+        | Command::Validate { .. }
+        | Command::Datasets { .. }
+        | Command::Demo => {
+            anyhow::bail!("internal: {name} is not a fetching command", name = "this")
+        }
+    };
+    let summary = FetchSummary {
+        command: name.to_string(),
+        lake: acq.lake.location().to_string(),
+        dry_run: args.dry_run,
+        failed_days: runs.iter().map(|r| r.run.failed_days).sum(),
+        http_requests: runs.iter().map(|r| r.http_requests).sum(),
+        datasets: runs,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    let text = output::fetch(&summary, json)?;
+    if !args.dry_run {
+        acq.notify(name, &summary, text).await;
+    }
+    Ok(if summary.has_failures() {
+        EXIT_FAILURES
+    } else {
+        0
+    })
 }

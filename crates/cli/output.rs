@@ -182,3 +182,142 @@ pub(crate) fn import(s: &RunSummary, as_json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `gridlake gaps`: one row per day (ARCHITECTURE §7 columns), JSON as an array of those rows.
+pub(crate) fn gaps(
+    dataset: &str,
+    rows: &[gridlake_lake::DayStatus],
+    days_in_range: usize,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    if as_json {
+        return json(&rows);
+    }
+    let mut out = std::io::stdout().lock();
+    let gaps = rows.iter().filter(|r| r.state.is_gap()).count();
+    writeln!(
+        out,
+        "{dataset}: {gaps} gap day(s) in {days_in_range} day(s) checked"
+    )?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<12} {:<11} {:>10} {:>10} {:>8} {:>8}  last error",
+        "day", "state", "expected", "written", "avail%", "attempts"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<12} {:<11} {:>10} {:>10} {:>8} {:>8}  {}",
+            r.day,
+            r.state.as_str(),
+            r.expected_rows.map(|e| e.to_string()).unwrap_or_default(),
+            r.written_rows,
+            r.availability_pct
+                .map(|a| format!("{a:.2}"))
+                .unwrap_or_default(),
+            r.attempts,
+            r.last_error.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+/// `ingest` / `sync` / `backfill`: prints the summary (or its JSON) and returns the text for notifications.
+pub(crate) fn fetch(
+    summary: &crate::acquire::FetchSummary,
+    as_json: bool,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    for d in &summary.datasets {
+        let run = &d.run;
+        let skipped: Vec<String> = d
+            .plan
+            .skipped
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{v} {}",
+                    serde_json::to_value(k)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            t,
+            "{}: {} day(s) planned{}{}",
+            run.dataset,
+            d.plan.days.len(),
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", skipped: {}", skipped.join(", "))
+            },
+            if d.plan.outside_window > 0 {
+                format!(", {} outside the published window", d.plan.outside_window)
+            } else {
+                String::new()
+            }
+        );
+        if summary.dry_run {
+            for r in &d.requests {
+                let _ = writeln!(t, "  would GET {}  ({})", r.url, r.days.join(", "));
+            }
+            continue;
+        }
+        let mut by_state: std::collections::BTreeMap<&str, usize> = Default::default();
+        for day in &run.days {
+            *by_state.entry(day.state.as_str()).or_default() += 1;
+        }
+        let states: Vec<String> = by_state.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = writeln!(
+            t,
+            "  {} request(s), {} HTTP attempt(s); days: {}; records read {}, written {}, rejected {}, superseded {}",
+            d.requests.len(),
+            d.http_requests,
+            if states.is_empty() {
+                "none".to_string()
+            } else {
+                states.join(", ")
+            },
+            run.records.read,
+            run.records.written,
+            run.records.rejected,
+            run.records.superseded
+        );
+        for day in run.days.iter().filter(|x| x.error.is_some()) {
+            let _ = writeln!(
+                t,
+                "  {} {}: {}",
+                day.day,
+                day.state.as_str(),
+                day.error.as_deref().unwrap_or("")
+            );
+        }
+        for i in run.inputs.iter().filter(|i| i.records.rejected > 0) {
+            let _ = writeln!(
+                t,
+                "  {}: {} record(s) rejected (see the rejects table)",
+                i.name, i.records.rejected
+            );
+        }
+    }
+    if summary.failed_days > 0 {
+        let _ = writeln!(
+            t,
+            "{} day(s) failed: they are recorded in the ledger and fetched again by the next run (or `gridlake backfill`)",
+            summary.failed_days
+        );
+    }
+    if as_json {
+        json(summary)?;
+    } else {
+        print!("{t}");
+    }
+    Ok(t)
+}

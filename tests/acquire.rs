@@ -1,0 +1,725 @@
+//! Acquisition end to end: every built-in source fetched through the real HTTP path (client, limiter,
+//! retries, inspect, unpack, converter, commit, ledger) from the replay server holding the recordings, and
+//! the fault cases of issue #4, with millisecond delays (`time_scale`) instead of real waiting.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use gridlake_ingest::{
+    DatasetRun, Fetcher, ImportOptions, IngestOptions, PlanOptions, ingest_dataset, plan_dataset,
+    window,
+};
+use gridlake_lake::{DayState, Lake};
+use gridlake_replay::{Fault, ReplayServer, Route, builtin};
+use gridlake_schema::{Catalog, date_to_day};
+use gridlake_sources::http::HttpConfig;
+use gridlake_sources::{Registry, SourcesConfig};
+
+use crate::common::{gridlake_in, run_python, stdout};
+
+pub(crate) const TOKEN: &str = "tok-5ecret-vAlue-93";
+
+fn d(s: &str) -> i32 {
+    date_to_day(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+}
+
+/// A lake, the replay server with every built-in recording, and the sources pointed at it.
+pub(crate) struct Harness {
+    pub(crate) server: ReplayServer,
+    pub(crate) lake: Lake,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) catalog: Catalog,
+    pub(crate) registry: Registry,
+    pub(crate) fetcher: Fetcher,
+    pub(crate) max_attempts: u32,
+}
+
+pub(crate) fn sources_for(base: &str) -> SourcesConfig {
+    let mut s = SourcesConfig::mirrored_at(base);
+    s.caiso.nodes = vec!["0096WD_7_N001".into()];
+    s.binance.symbols = vec!["ADABTC".into()];
+    s.reach.token_env = Some("REACH_TOKEN".into());
+    s
+}
+
+pub(crate) fn fast_http() -> HttpConfig {
+    HttpConfig {
+        time_scale: 0.001,
+        max_attempts: 3,
+        read_timeout: Duration::from_millis(500),
+        ..HttpConfig::default()
+    }
+}
+
+impl Harness {
+    pub(crate) async fn new() -> Harness {
+        Harness::with(fast_http()).await
+    }
+
+    pub(crate) async fn with(http: HttpConfig) -> Harness {
+        let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open_local(dir.path()).await.unwrap();
+        let sources = sources_for(&server.base_url());
+        let today = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let registry = Registry::new(&sources, today).unwrap();
+        // The real services' documented paces (OASIS: 0.2 requests/s), scaled by time_scale like every delay.
+        let fetcher = Fetcher::new(http, sources.rate_limits())
+            .unwrap()
+            .with_env(Arc::new(|name| {
+                (name == "REACH_TOKEN").then(|| TOKEN.to_string())
+            }));
+        Harness {
+            server,
+            lake,
+            dir,
+            catalog: Catalog::builtin().unwrap(),
+            registry,
+            fetcher,
+            max_attempts: 5,
+        }
+    }
+
+    pub(crate) async fn ingest_with(
+        &self,
+        dataset: &str,
+        start: &str,
+        end: &str,
+        plan: PlanOptions,
+        dry_run: bool,
+    ) -> DatasetRun {
+        let ds = self.catalog.get(dataset).unwrap();
+        let source = Arc::clone(self.registry.get(dataset).unwrap());
+        let today = d("2026-01-15");
+        let window = window(source.as_ref(), None, today);
+        let p = plan_dataset(&self.lake, &ds, window, d(start), d(end), &plan)
+            .await
+            .unwrap();
+        let opts = IngestOptions {
+            plan,
+            jobs: 4,
+            dry_run,
+            import: ImportOptions::default(),
+        };
+        ingest_dataset(&self.lake, ds, source, &self.fetcher, p, &opts)
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn ingest(&self, dataset: &str, start: &str, end: &str) -> DatasetRun {
+        let plan = PlanOptions {
+            max_attempts: self.max_attempts,
+            ..PlanOptions::default()
+        };
+        self.ingest_with(dataset, start, end, plan, false).await
+    }
+
+    pub(crate) async fn state(&self, dataset: &str, day: &str) -> DayState {
+        self.lake
+            .ledger()
+            .day_statuses(dataset, d(day), d(day))
+            .await
+            .unwrap()[0]
+            .state
+    }
+}
+
+fn states(run: &DatasetRun) -> BTreeMap<String, DayState> {
+    run.run
+        .days
+        .iter()
+        .map(|x| (x.day.clone(), x.state))
+        .collect()
+}
+
+#[test]
+fn every_registered_source_has_a_recorded_conformance_case() {
+    let registry = Registry::new(
+        &sources_for("http://127.0.0.1:1"),
+        NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+    )
+    .unwrap();
+    let recorded: Vec<&str> = builtin::ranges().iter().map(|r| r.dataset).collect();
+    let catalog = Catalog::builtin().unwrap();
+    for source in registry.iter() {
+        assert!(
+            recorded.contains(&source.dataset()),
+            "source {} ({}) has no recorded conformance case in gridlake_replay::builtin",
+            source.family(),
+            source.dataset()
+        );
+        catalog.get(source.dataset()).unwrap();
+    }
+    assert_eq!(registry.iter().count(), recorded.len());
+}
+
+/// The source conformance suite: each built-in dataset's recorded range through the real HTTP path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_every_source_through_the_real_http_path() {
+    for range in builtin::ranges() {
+        let h = Harness::new().await;
+        let start = range.start.to_string();
+        let end = range.end.to_string();
+        let run = h.ingest(range.dataset, &start, &end).await;
+        let ctx = format!("{}: {:?}", range.dataset, run.requests);
+        assert!(h.server.unmatched().is_empty(), "unrecorded request: {ctx}");
+        assert!(!run.has_failures(), "{ctx}");
+        assert!(run.run.records.balanced(), "{ctx}");
+        assert_eq!(run.run.records.rejected, 0, "{ctx}");
+        let days = usize::try_from(d(&end) - d(&start) + 1).unwrap();
+        assert_eq!(run.run.days.len(), days, "{ctx}");
+        for day in &run.run.days {
+            assert!(
+                matches!(day.state, DayState::Complete | DayState::Incomplete),
+                "{ctx}: {day:?}"
+            );
+            assert!(day.rows > 0, "{ctx}");
+            let file = h
+                .dir
+                .path()
+                .join(format!("{}/date={}/part-0.parquet", range.dataset, day.day));
+            assert!(file.exists(), "{}", file.display());
+        }
+        // A token goes only where the config names it (REACH), as a header, never into the URL or the lake.
+        for r in h.server.requests() {
+            let auth = r.header("authorization");
+            if range.dataset == "reach_dosimeter" {
+                assert_eq!(auth, Some(format!("Bearer {TOKEN}").as_str()));
+            } else {
+                assert_eq!(auth, None);
+            }
+            assert!(!r.query.unwrap_or_default().contains(TOKEN));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_over_a_complete_range_makes_zero_requests() {
+    let h = Harness::new().await;
+    let first = h.ingest("caiso_lmp_dam", "2018-10-13", "2018-11-06").await;
+    assert_eq!(first.run.days.len(), 25);
+    assert!(first.run.days.iter().all(|x| x.state == DayState::Complete));
+    // The fall-back day holds 25 hours × 4 components.
+    let fall_back = first
+        .run
+        .days
+        .iter()
+        .find(|x| x.day == "2018-11-04")
+        .unwrap();
+    assert_eq!(fall_back.rows, 100);
+    assert_eq!(fall_back.expected_rows, Some(100));
+    let before = h.server.request_count();
+    let second = h.ingest("caiso_lmp_dam", "2018-10-13", "2018-11-06").await;
+    assert_eq!(h.server.request_count(), before);
+    assert_eq!(second.http_requests, 0);
+    assert!(second.plan.days.is_empty());
+    assert!(second.requests.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_plans_and_requests_nothing() {
+    let h = Harness::new().await;
+    let plan = PlanOptions {
+        max_attempts: 5,
+        ..PlanOptions::default()
+    };
+    let run = h
+        .ingest_with("caiso_lmp_dam", "2018-10-01", "2018-11-06", plan, true)
+        .await;
+    assert_eq!(h.server.request_count(), 0);
+    assert_eq!(run.plan.days.len(), 37);
+    // 37 days split at OASIS's 31-day maximum.
+    assert_eq!(run.requests.len(), 2);
+    assert!(run.requests.iter().all(|r| r.outcome == "planned"));
+    assert!(h.lake.ledger().records(None).await.unwrap().is_empty());
+}
+
+const NYISO_DAY: &str = "/public/csv/damlbmp/20240310damlbmp_zone.csv";
+
+async fn nyiso_after(fault: Fault) -> (Harness, DatasetRun) {
+    let h = Harness::new().await;
+    h.server.push_fault(Route::Path(NYISO_DAY.into()), fault);
+    let run = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-03-10", "2024-03-10")
+        .await;
+    (h, run)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_then_succeed() {
+    for status in [500, 503] {
+        let (h, run) = nyiso_after(Fault::Status(status, "busy".into())).await;
+        assert_eq!(states(&run)["2024-03-10"], DayState::Complete, "{status}");
+        assert_eq!(run.requests[0].attempts, 2, "{status}");
+        assert_eq!(h.server.request_count(), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_in_seconds_and_as_a_date_is_honoured_and_the_limiter_halves() {
+    let cases = [
+        Fault::RetryAfterSeconds(429, 30),
+        Fault::RetryAfterDate(429, SystemTime::now() + Duration::from_secs(20)),
+    ];
+    for fault in cases {
+        let started = std::time::Instant::now();
+        let (h, run) = nyiso_after(fault.clone()).await;
+        assert_eq!(states(&run)["2024-03-10"], DayState::Complete, "{fault:?}");
+        let reqs = h.server.requests();
+        assert_eq!(reqs.len(), 2);
+        // 20–30 s of Retry-After at time_scale 0.001 is 20–30 ms: waited, but not for real seconds.
+        let gap = reqs[1].at - reqs[0].at;
+        assert!(gap >= Duration::from_millis(15), "{fault:?}: {gap:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let limiter = h.fetcher.limiter("127.0.0.1").unwrap();
+        let timeline = limiter.timeline();
+        assert!(
+            timeline.windows(2).any(|w| w[1].rate < w[0].rate),
+            "no decrease after 429: {timeline:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_fails_the_day_after_retries_and_the_run_goes_on() {
+    let h = Harness::new().await;
+    for _ in 0..3 {
+        h.server.push_fault(
+            Route::Path("/public/csv/damlbmp/20240601damlbmp_zone.csv".into()),
+            Fault::Delay(Duration::from_secs(2)),
+        );
+    }
+    let run = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-06-01", "2024-06-01")
+        .await;
+    let other = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-03-10", "2024-03-10")
+        .await;
+    assert_eq!(states(&run)["2024-06-01"], DayState::Failed);
+    assert!(run.has_failures());
+    assert_eq!(run.requests[0].attempts, 3);
+    assert_eq!(states(&other)["2024-03-10"], DayState::Complete);
+    assert_eq!(
+        h.state("nyiso_lbmp_dam_zonal", "2024-06-01").await,
+        DayState::Failed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_day_does_not_stop_the_range() {
+    // 2024-03-09 is not recorded (404), 2024-03-10 is.
+    let h = Harness::new().await;
+    let run = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-03-09", "2024-03-10")
+        .await;
+    let s = states(&run);
+    assert_eq!(s["2024-03-09"], DayState::Failed);
+    assert_eq!(s["2024-03-10"], DayState::Complete);
+    let err = run.run.days[0].error.clone().unwrap();
+    assert!(
+        err.contains("404") || err.to_lowercase().contains("not found"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_with_status_200_fail_the_day() {
+    let html = Fault::Body {
+        status: 200,
+        content_type: "text/html".into(),
+        body: Bytes::from_static(
+            b"<!DOCTYPE html><html><body>Please verify you are a human</body></html>",
+        ),
+    };
+    let empty = Fault::Body {
+        status: 200,
+        content_type: "text/csv".into(),
+        body: Bytes::new(),
+    };
+    for (fault, says) in [(html, "HTML"), (empty, "empty")] {
+        let (h, run) = nyiso_after(fault).await;
+        assert_eq!(states(&run)["2024-03-10"], DayState::Failed);
+        let err = run.run.days[0].error.clone().unwrap();
+        assert!(err.contains(says), "{err}");
+        assert!(
+            !h.dir
+                .path()
+                .join("nyiso_lbmp_dam_zonal/date=2024-03-10")
+                .exists()
+        );
+    }
+}
+
+const OASIS: &str = "/oasisapi/SingleZip";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_and_corrupt_zips() {
+    // Cut off mid-transfer once: the short body is noticed and the request retried.
+    let h = Harness::new().await;
+    h.server
+        .push_fault(Route::Path(OASIS.into()), Fault::Truncate(1000));
+    let run = h.ingest("caiso_lmp_rtm", "2024-06-01", "2024-06-01").await;
+    assert_eq!(states(&run)["2024-06-01"], DayState::Complete);
+    assert_eq!(run.requests[0].attempts, 2);
+    // A zip served whole but truncated at the source, and one that is garbage: the day fails, nothing is
+    // committed.
+    let full = builtin::zip_one("x.csv", &vec![b'a'; 10_000]).unwrap();
+    let half = full.slice(..full.len() / 2);
+    for body in [
+        half,
+        Bytes::from_static(b"PK\x03\x04 this is not a zip at all"),
+    ] {
+        let h = Harness::new().await;
+        h.server.push_fault(
+            Route::Path(OASIS.into()),
+            Fault::Body {
+                status: 200,
+                content_type: "application/zip".into(),
+                body,
+            },
+        );
+        let run = h.ingest("caiso_lmp_rtm", "2024-06-01", "2024-06-01").await;
+        assert_eq!(
+            states(&run)["2024-06-01"],
+            DayState::Failed,
+            "{:?}",
+            run.run.days
+        );
+        assert!(!h.dir.path().join("caiso_lmp_rtm/date=2024-06-01").exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_data_answers() {
+    // OASIS's error 1000 zip.
+    let h = Harness::new().await;
+    let run = h.ingest("caiso_lmp_rtm", "2024-06-02", "2024-06-02").await;
+    assert_eq!(states(&run)["2024-06-02"], DayState::NoData);
+    assert!(!run.has_failures());
+    assert!(run.requests[0].message.as_deref().unwrap().contains("1000"));
+    // A daily file with its header and no rows (NYISO, MISO, REACH): the day has no data.
+    let (_, run) = nyiso_after(Fault::Body {
+        status: 200,
+        content_type: "text/csv".into(),
+        body: Bytes::from_static(
+            b"\"Time Stamp\",\"Name\",\"PTID\",\"LBMP ($/MWHr)\",\"Marginal Cost Losses ($/MWHr)\",\"Marginal Cost Congestion ($/MWHr)\"\r\n",
+        ),
+    })
+    .await;
+    assert_eq!(states(&run)["2024-03-10"], DayState::NoData);
+    // A no_data day is not fetched again unless asked.
+    let again = h.ingest("caiso_lmp_rtm", "2024-06-02", "2024-06-02").await;
+    assert!(again.plan.days.is_empty());
+    let plan = PlanOptions {
+        retry_no_data: true,
+        max_attempts: 5,
+        ..PlanOptions::default()
+    };
+    let recheck = h
+        .ingest_with("caiso_lmp_rtm", "2024-06-02", "2024-06-02", plan, false)
+        .await;
+    assert_eq!(recheck.plan.days.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_failed_max_attempts_times_waits_for_retry_failed() {
+    let mut h = Harness::new().await;
+    h.max_attempts = 2;
+    for _ in 0..2 {
+        let run = h
+            .ingest("nyiso_lbmp_dam_zonal", "2024-03-09", "2024-03-09")
+            .await;
+        assert_eq!(states(&run)["2024-03-09"], DayState::Failed);
+    }
+    let before = h.server.request_count();
+    let skipped = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-03-09", "2024-03-09")
+        .await;
+    assert!(skipped.plan.days.is_empty());
+    assert_eq!(h.server.request_count(), before);
+    let plan = PlanOptions {
+        retry_failed: true,
+        max_attempts: 2,
+        ..PlanOptions::default()
+    };
+    let retried = h
+        .ingest_with(
+            "nyiso_lbmp_dam_zonal",
+            "2024-03-09",
+            "2024-03-09",
+            plan,
+            false,
+        )
+        .await;
+    assert_eq!(retried.plan.days.len(), 1);
+    assert!(h.server.request_count() > before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binance_checksum_mismatch_fails_the_day_and_commits_nothing() {
+    let h = Harness::new().await;
+    h.server.push_fault(
+        Route::Path("/data/spot/daily/klines/ADABTC/1m/ADABTC-1m-2021-11-27.zip.CHECKSUM".into()),
+        Fault::Body {
+            status: 200,
+            content_type: "text/plain".into(),
+            body: Bytes::from(format!("{}  ADABTC-1m-2021-11-27.zip\n", "0".repeat(64))),
+        },
+    );
+    let run = h.ingest("binance_klines", "2021-11-27", "2021-11-27").await;
+    assert_eq!(states(&run)["2021-11-27"], DayState::Failed);
+    let err = run.run.days[0].error.clone().unwrap();
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(!h.dir.path().join("binance_klines").exists());
+    // With the right checksum it goes in.
+    let run = h.ingest("binance_klines", "2021-11-27", "2021-11-27").await;
+    assert_eq!(states(&run)["2021-11-27"], DayState::Incomplete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_never_reaches_errors_the_ledger_or_the_summary() {
+    let h = Harness::new().await;
+    for _ in 0..3 {
+        h.server.push_fault(
+            Route::Path("/reach/REACH-ALL_20250901T000000_20250902T000000.csv".into()),
+            Fault::Status(500, format!("upstream said: bad token {TOKEN}")),
+        );
+    }
+    let run = h
+        .ingest("reach_dosimeter", "2025-09-01", "2025-09-02")
+        .await;
+    assert!(run.has_failures());
+    let json = serde_json::to_string(&run).unwrap();
+    assert!(!json.contains(TOKEN), "token in the summary: {json}");
+    assert!(!format!("{run:?}").contains(TOKEN));
+    let ledger = h.lake.ledger().records(None).await.unwrap();
+    assert!(!ledger.is_empty());
+    for r in ledger {
+        assert!(!format!("{r:?}").contains(TOKEN));
+    }
+    // The token did travel, as the header the config names.
+    assert!(
+        h.server
+            .requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(format!("Bearer {TOKEN}").as_str()))
+    );
+}
+
+/// `gridlake ingest`, `gaps` and `--dry-run` through the binary, against the replay server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_ingest_gaps_and_dry_run() {
+    let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "lake = \"lake\"\n[http]\ntime_scale = 0.001\nmax_attempts = 2\n[sources.nyiso]\nbase_url = \"{0}/public/csv\"\n[sources.binance]\nbase_url = \"{0}\"\nsymbols = [\"ADABTC\"]\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let env = [("GRIDLAKE_TODAY", "2026-01-15")];
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", cfg];
+        all.extend_from_slice(args);
+        gridlake_in(&all, Some(dir.path()), &env)
+    };
+    let dry = run(&[
+        "ingest",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-08",
+        "--end",
+        "2024-03-11",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(stdout(&dry).contains("would GET"), "{}", stdout(&dry));
+    assert_eq!(server.request_count(), 0);
+    assert!(
+        !lake.join("_gridlake/ledger").exists()
+            || std::fs::read_dir(lake.join("_gridlake/ledger"))
+                .unwrap()
+                .count()
+                == 0
+    );
+    // 03-09 is not recorded (failed), 03-10 is the spring-forward day (23 hours), 11-03 the fall-back day.
+    let out = run(&[
+        "ingest",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-09",
+        "--end",
+        "2024-03-10",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let out = run(&[
+        "ingest",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-11-03",
+        "--end",
+        "2024-11-03",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = run(&[
+        "ingest",
+        "binance_klines",
+        "--start",
+        "2021-11-27",
+        "--end",
+        "2021-11-27",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    let gaps = run(&[
+        "gaps",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-08",
+        "--end",
+        "2024-03-11",
+        "--json",
+    ]);
+    assert_eq!(gaps.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&gaps.stdout).unwrap();
+    let got: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["day"].as_str().unwrap().to_string(),
+                r["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("2024-03-08", "missing"),
+        ("2024-03-09", "failed"),
+        ("2024-03-11", "missing"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    let failed = &rows[1];
+    assert_eq!(failed["attempts"], 1);
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("404"),
+        "{failed}"
+    );
+    for key in [
+        "dataset",
+        "expected_rows",
+        "written_rows",
+        "availability_pct",
+    ] {
+        assert!(failed.get(key).is_some(), "{key} missing from {failed}");
+    }
+    // Both DST-change days are complete (23 and 25 hours' worth), so neither is a gap.
+    let all = run(&[
+        "gaps",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-10",
+        "--end",
+        "2024-11-03",
+        "--all",
+        "--json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    for (day, expected) in [("2024-03-10", 15 * 23), ("2024-11-03", 15 * 25)] {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["day"] == day)
+            .unwrap();
+        assert_eq!(row["state"], "complete", "{row}");
+        assert_eq!(row["expected_rows"], expected, "{row}");
+        assert_eq!(row["written_rows"], expected, "{row}");
+    }
+    let fail_on = run(&[
+        "gaps",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-10",
+        "--end",
+        "2024-03-10",
+        "--fail-on-gaps",
+    ]);
+    assert_eq!(fail_on.status.code(), Some(0));
+    let fail_on = run(&[
+        "gaps",
+        "nyiso_lbmp_dam_zonal",
+        "--start",
+        "2024-03-09",
+        "--end",
+        "2024-03-10",
+        "--fail-on-gaps",
+    ]);
+    assert_eq!(fail_on.status.code(), Some(3));
+    // An incomplete day (10 of 1,440 klines) is a gap with its availability.
+    let k = run(&[
+        "gaps",
+        "binance_klines",
+        "--start",
+        "2021-11-27",
+        "--end",
+        "2021-11-27",
+        "--json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_slice(&k.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "incomplete");
+    assert_eq!(rows[0]["written_rows"], 10);
+    assert_eq!(rows[0]["expected_rows"], 1440);
+    assert!(
+        server
+            .unmatched()
+            .iter()
+            .all(|r| r.path.contains("20240309"))
+    );
+}
+
+/// `gridlake demo` from an empty directory elsewhere: offline, every built-in dataset lands, DuckDB reads it.
+#[test]
+fn demo_runs_offline_from_any_directory_and_duckdb_reads_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gridlake_in(&["demo", "--json"], Some(dir.path()), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let datasets = summary["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), builtin::ranges().len());
+    let lake = dir.path().join("gridlake-demo-lake");
+    for range in builtin::ranges() {
+        let table = lake.join(range.dataset);
+        assert!(table.is_dir(), "{} missing", range.dataset);
+        let sql = format!(
+            "SELECT count(*) FROM read_parquet('{}/*/*.parquet', hive_partitioning = true)",
+            table.display()
+        );
+        let n: u64 = run_python(
+            "import duckdb, sys; print(duckdb.sql(sys.argv[1]).fetchone()[0])",
+            &[&sql],
+        )
+        .trim()
+        .parse()
+        .unwrap();
+        assert!(n > 0, "{}", range.dataset);
+    }
+}
