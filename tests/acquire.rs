@@ -723,3 +723,127 @@ fn demo_runs_offline_from_any_directory_and_duckdb_reads_the_lake() {
         assert!(n > 0, "{}", range.dataset);
     }
 }
+
+/// A run with a failed day sends one email (through a real STARTTLS relay, aiosmtpd) naming the dataset and
+/// the failed days, and one webhook POST; the SMTP password appears nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_sends_one_email_and_one_webhook() {
+    use std::io::BufRead;
+    const PASSWORD: &str = "smtp-Pa55-never-shown";
+    let webhook = gridlake_replay::Recording {
+        method: http::Method::POST,
+        ..gridlake_replay::Recording::get(
+            gridlake_replay::PathPattern::exact("/hook"),
+            gridlake_replay::Recorded::ok("application/json", "{}"),
+        )
+    };
+    let mut recordings = builtin::recordings().unwrap();
+    recordings.push(webhook);
+    let server = ReplayServer::start(recordings).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A test root and a certificate for 127.0.0.1 signed by it; the client trusts the root via `ca_file`.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let pem = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ca = pem("ca.pem", ca_cert.pem());
+    let cert = pem("cert.pem", leaf.pem());
+    let key = pem("key.pem", leaf_key.serialize_pem());
+    let mail_dir = dir.path().join("mail");
+    std::fs::create_dir(&mail_dir).unwrap();
+    let mut relay = std::process::Command::new(crate::common::python())
+        .arg(crate::common::repo().join("crates/notify/tests-support/smtp_server.py"))
+        .args([&cert, &key])
+        .arg("gridlake-bot")
+        .arg(&mail_dir)
+        .env("SMTP_TEST_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(relay.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = serde_json::from_str::<serde_json::Value>(&line).unwrap()["port"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the SMTP relay did not start (run scripts/python-env): {line}"));
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"lake = "lake"
+[http]
+time_scale = 0.001
+max_attempts = 1
+[sources.nyiso]
+base_url = "{base}/public/csv"
+[notify.email]
+host = "127.0.0.1"
+port = {port}
+username = "gridlake-bot"
+password_env = "GRIDLAKE_TEST_SMTP_PASSWORD"
+from = "gridlake@example.org"
+to = ["ops@example.org"]
+ca_file = "{ca}"
+[notify.webhook]
+url = "{base}/hook"
+"#,
+            base = server.base_url(),
+            ca = ca.display()
+        ),
+    )
+    .unwrap();
+    // 2024-03-09 is not recorded: the day fails.
+    let out = gridlake_in(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "ingest",
+            "nyiso_lbmp_dam_zonal",
+            "--start",
+            "2024-03-09",
+            "--end",
+            "2024-03-10",
+        ],
+        Some(dir.path()),
+        &[
+            ("GRIDLAKE_TODAY", "2026-01-15"),
+            ("GRIDLAKE_TEST_SMTP_PASSWORD", PASSWORD),
+        ],
+    );
+    drop(relay.stdin.take());
+    let _ = relay.wait();
+    let all_output = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{all_output}");
+    assert!(!all_output.contains(PASSWORD));
+    let mails: Vec<serde_json::Value> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "{all_output}");
+    let subject = mails[0]["subject"].as_str().unwrap();
+    assert!(subject.contains("nyiso_lbmp_dam_zonal"), "{subject}");
+    assert!(subject.contains("2024-03-09"), "{subject}");
+    assert!(!subject.contains("2024-03-10"), "{subject}");
+    assert!(!mails[0]["raw"].as_str().unwrap().contains(PASSWORD));
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/hook")
+        .collect();
+    assert_eq!(posts.len(), 1);
+}

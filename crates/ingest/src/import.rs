@@ -679,7 +679,7 @@ pub(crate) async fn convert_blocking(
 #[derive(Debug, thiserror::Error)]
 enum MemberError {
     #[error(transparent)]
-    Convert(ConvertError),
+    Convert(Box<ConvertError>),
     #[error("read failed: {0}")]
     Io(std::io::Error),
     #[error(
@@ -753,7 +753,8 @@ fn convert_member(
             Err(e) => return Err(MemberError::Io(e)),
         };
         hasher.update(&buf[..n]);
-        conv.push(&buf[..n]).map_err(MemberError::Convert)?;
+        conv.push(&buf[..n])
+            .map_err(|e| MemberError::Convert(Box::new(e)))?;
         stash(conv.take_batches(), &mut days);
         rejects.extend(conv.take_rejects());
         // Rejects are held until the commit; past this many the input is refused whole, which bounds memory
@@ -768,7 +769,9 @@ fn convert_member(
             });
         }
     }
-    let (summary, batches, more) = conv.finish().map_err(MemberError::Convert)?;
+    let (summary, batches, more) = conv
+        .finish()
+        .map_err(|e| MemberError::Convert(Box::new(e)))?;
     stash(batches, &mut days);
     rejects.extend(more);
     Ok(Converted {

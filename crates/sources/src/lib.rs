@@ -1,9 +1,11 @@
-//! Where gridlake's input bytes come from. Today that is the safe unpacker: it turns a plain,
-//! gzipped or zipped CSV into one byte stream per CSV member, refusing hostile archives (path
-//! traversal, symlinks, encrypted or nested entries, decompression bombs) before or while they
-//! are read; HTTP sources arrive later and will hand their spooled bodies to the same unpacker.
-//! This crate never writes the lake and never parses CSV: it stops at handing raw member bytes
-//! to the caller's visitor, so all schema and storage decisions stay with the ingest pipeline.
+//! Where gridlake's input bytes come from. It owns the `Source` seam (given a dataset and the days wanted,
+//! which HTTP requests to make and how to read the answer: content kind, "no data" detection, checksum), the
+//! registry of built-in sources (one folder each: CAISO OASIS, MISO, NYISO, Binance, and URL templates for
+//! REACH and any new one-file-per-day archive), the shared HTTP stack in [`http`] (one client, retries that
+//! honour `Retry-After`, a per-host AIMD rate limiter, capped downloads streamed to temp files, checksums), and
+//! the safe unpacker that turns a plain, gzipped or zipped body into CSV member streams while refusing hostile
+//! archives. It never writes the lake and never parses CSV: converting and committing belong to the ingest
+//! pipeline, which takes the downloaded body from here.
 
 pub mod binance;
 pub mod caiso;
