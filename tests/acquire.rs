@@ -847,3 +847,56 @@ url = "{base}/hook"
         .collect();
     assert_eq!(posts.len(), 1);
 }
+
+/// `sync` fetches a dataset from its configured start up to today − lag; `backfill` then fetches exactly the
+/// gap days of the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_sync_and_backfill() {
+    let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "lake = \"lake\"\n[http]\ntime_scale = 0.001\nmax_attempts = 1\n[sources.nyiso]\nbase_url = \"{}/public/csv\"\n[datasets.nyiso_lbmp_dam_zonal]\nstart = 2024-03-09\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", cfg.as_str()];
+        all.extend_from_slice(args);
+        gridlake_in(&all, Some(dir.path()), &[("GRIDLAKE_TODAY", "2024-03-10")])
+    };
+    let out = run(&["sync", "nyiso_lbmp_dam_zonal", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let days: Vec<(String, String)> = s["datasets"][0]["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["day"].as_str().unwrap().into(),
+                x["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2024-03-09".to_string(), "failed".to_string()),
+            ("2024-03-10".into(), "complete".into())
+        ]
+    );
+    let before = server.request_count();
+    let out = run(&["backfill", "nyiso_lbmp_dam_zonal", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let planned = s["datasets"][0]["plan"]["days"].as_array().unwrap();
+    assert_eq!(planned.len(), 1);
+    assert_eq!(planned[0]["day"], "2024-03-09");
+    assert_eq!(planned[0]["reason"], "failed");
+    assert_eq!(server.request_count(), before + 1);
+}

@@ -37,7 +37,8 @@ pub(crate) struct Config {
 pub(crate) struct DatasetConfig {
     /// Whether `sync` fetches it (default true where its source can be fetched without further config).
     pub(crate) active: Option<bool>,
-    /// First day `sync` and `backfill` care about.
+    /// First day `sync` and `backfill` care about (`start = 2024-01-01`, a TOML date, or a string).
+    #[serde(default, deserialize_with = "toml_date")]
     pub(crate) start: Option<chrono::NaiveDate>,
     /// Recent days re-checked for revisions on every run (default 0).
     #[serde(default)]
@@ -45,6 +46,25 @@ pub(crate) struct DatasetConfig {
     /// Failed or incomplete attempts after which a day is left alone until `--retry-failed` (default 5).
     #[serde(default = "default_max_attempts")]
     pub(crate) max_attempts: u32,
+}
+
+/// A day written as a TOML date (`2024-01-01`) or as a string (`"2024-01-01"`).
+fn toml_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateText {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match DateText::deserialize(d)? {
+        DateText::Toml(t) => t.to_string(),
+        DateText::Text(s) => s,
+    };
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date; write YYYY-MM-DD")))
 }
 
 fn default_max_attempts() -> u32 {
