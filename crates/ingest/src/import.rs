@@ -642,15 +642,22 @@ fn convert_stream<'a>(
 #[derive(Debug, Clone)]
 pub(crate) struct InputSpec {
     pub(crate) path: PathBuf,
-    /// Name in the ledger, rejects and footers (the local path, or the remote file name).
+    /// Name in the ledger, rejects and footers (the local file's name, or the remote file name); zip members
+    /// are `<name>!<entry>`.
     pub(crate) name: String,
+    /// How file-level errors name the input (the path given, or the URL's file name).
+    pub(crate) display: String,
     pub(crate) context: InputContext,
 }
 
 impl InputSpec {
     fn file(path: PathBuf) -> InputSpec {
         InputSpec {
-            name: path.display().to_string(),
+            name: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            display: path.display().to_string(),
             path,
             context: InputContext::default(),
         }
@@ -663,7 +670,7 @@ pub(crate) async fn convert_blocking(
     input: InputSpec,
     limits: UnpackLimits,
 ) -> FileResult {
-    let display = input.name.clone();
+    let display = input.display.clone();
     tokio::task::spawn_blocking(move || convert_file(&ds, &input, &limits))
         .await
         .unwrap_or_else(|e| FileResult {
@@ -695,7 +702,7 @@ enum MemberError {
 
 fn convert_file(ds: &Arc<Dataset>, input: &InputSpec, limits: &UnpackLimits) -> FileResult {
     let mut members = Vec::new();
-    let display = input.name.clone();
+    let display = input.display.clone();
     let result = match std::fs::File::open(&input.path) {
         Ok(file) => unpack_reader(
             &input.name,

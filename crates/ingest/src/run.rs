@@ -460,6 +460,7 @@ async fn fetch_and_commit(
     let input = InputSpec {
         path,
         name: req.input_name.clone(),
+        display: req.input_name.clone(),
         context,
     };
     let mut file = convert_blocking(Arc::clone(&ds), input, opts.import.limits.clone()).await;
