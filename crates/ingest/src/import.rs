@@ -287,39 +287,11 @@ pub async fn import_files(
         } else {
             (DayState::NoData, None)
         };
-        // A day that already has a file keeps it; the attempt is still logged.
-        let has_file = lake.read_footer(ds.name(), day).await?.is_some();
-        records.push(LedgerRecord {
-            run_id: run_id.clone(),
-            dataset: ds.name().to_string(),
-            day,
-            state,
-            rows: 0,
-            expected_rows: None,
-            records_read: 0,
-            records_written: 0,
-            records_rejected: 0,
-            records_superseded: 0,
-            bytes: 0,
-            inputs: summary.inputs.iter().map(|i| i.name.clone()).collect(),
-            error: error.clone(),
-            recorded_at: chrono::Utc::now().timestamp_micros(),
-            duration_ms: 0,
-        });
-        let state = if has_file { DayState::Complete } else { state };
-        day_results.insert(
-            day,
-            DayResult {
-                day: day_to_string(day),
-                state,
-                rows: 0,
-                expected_rows: None,
-                availability_pct: None,
-                records: RecordCounts::default(),
-                unchanged: false,
-                error,
-            },
-        );
+        let inputs: Vec<String> = summary.inputs.iter().map(|i| i.name.clone()).collect();
+        let (record, result) =
+            uncovered_day(lake, ds.name(), &run_id, day, state, error, inputs).await?;
+        records.push(record);
+        day_results.insert(day, result);
     }
     lake.ledger()
         .append(&records)
@@ -332,6 +304,55 @@ pub async fn import_files(
     summary.days = day_results.into_values().collect();
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// The attempt at a day that an input or request was meant to cover but that no converted rows reached:
+/// `no_data`, or `failed` with the reason. A day that already has a file keeps it, and its state; the
+/// attempt is still logged.
+pub(crate) async fn uncovered_day(
+    lake: &Lake,
+    dataset: &str,
+    run_id: &str,
+    day: i32,
+    state: DayState,
+    error: Option<String>,
+    inputs: Vec<String>,
+) -> Result<(LedgerRecord, DayResult), LakeError> {
+    let file = lake.read_footer(dataset, day).await?;
+    let record = LedgerRecord {
+        run_id: run_id.to_string(),
+        dataset: dataset.to_string(),
+        day,
+        state,
+        rows: 0,
+        expected_rows: None,
+        records_read: 0,
+        records_written: 0,
+        records_rejected: 0,
+        records_superseded: 0,
+        bytes: 0,
+        inputs,
+        error: error.clone(),
+        recorded_at: chrono::Utc::now().timestamp_micros(),
+        duration_ms: 0,
+    };
+    let mut result = DayResult {
+        day: day_to_string(day),
+        state,
+        rows: 0,
+        expected_rows: None,
+        availability_pct: None,
+        records: RecordCounts::default(),
+        unchanged: false,
+        error,
+    };
+    if let Some(f) = file {
+        result.state = DayState::of_committed(f.rows, f.expected_rows);
+        result.rows = f.rows;
+        result.expected_rows = f.expected_rows;
+        result.availability_pct = availability_pct(f.rows, f.expected_rows);
+    }
+    Ok((record, result))
 }
 
 type CommitTask = tokio::task::JoinHandle<Result<MemberCommit, LakeError>>;

@@ -9,14 +9,14 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use gridlake_lake::{DayState, Lake, LedgerRecord};
-use gridlake_schema::{Dataset, InputContext, RecordCounts, date_to_day, day_to_string};
+use gridlake_schema::{Dataset, InputContext, date_to_day, day_to_string};
 use gridlake_sources::{Answer, Source, SourceRequest};
 use serde::Serialize;
 
 use crate::fetch::{FetchFailure, Fetcher};
 use crate::import::{
     DayResult, FileResult, ImportError, ImportOptions, InputSpec, RunSummary, absorb_commit,
-    absorb_file, commit_member, convert_blocking, new_summary,
+    absorb_file, commit_member, convert_blocking, new_summary, uncovered_day,
 };
 use crate::plan::{DayView, Plan, PlanOptions, Window, plan_days};
 
@@ -175,14 +175,18 @@ pub async fn ingest_dataset(
             let message = e.to_string();
             let mut records = Vec::new();
             for &day in &days {
-                records.push(failed_record(
-                    &summary.run_id,
+                let (record, result) = uncovered_day(
+                    lake,
                     ds.name(),
+                    &summary.run_id,
                     day,
-                    &message,
-                    &[],
-                ));
-                summary.days.push(failed_day(day, &message));
+                    DayState::Failed,
+                    Some(message.clone()),
+                    Vec::new(),
+                )
+                .await?;
+                records.push(record);
+                summary.days.push(result);
             }
             if !opts.dry_run {
                 lake.ledger()
@@ -190,7 +194,11 @@ pub async fn ingest_dataset(
                     .await
                     .map_err(ImportError::Ledger)?;
             }
-            summary.failed_days = days.len();
+            summary.failed_days = summary
+                .days
+                .iter()
+                .filter(|d| d.state == DayState::Failed)
+                .count();
             summary.elapsed_ms = started.elapsed().as_millis() as u64;
             return Ok(DatasetRun {
                 run: summary,
@@ -318,31 +326,19 @@ pub async fn ingest_dataset(
             if day_results.contains_key(&day) {
                 continue;
             }
-            let has_file = lake.read_footer(ds.name(), day).await?;
-            let mut record = failed_record(
-                &run_id,
+            let error = (covered_state == DayState::Failed)
+                .then(|| covered_error.clone().unwrap_or_default());
+            let (record, result) = uncovered_day(
+                lake,
                 ds.name(),
+                &run_id,
                 day,
-                covered_error.as_deref().unwrap_or(""),
-                std::slice::from_ref(&req.input_name),
-            );
-            record.state = covered_state;
-            if covered_state == DayState::NoData {
-                record.error = None;
-            }
+                covered_state,
+                error,
+                vec![req.input_name.clone()],
+            )
+            .await?;
             records.push(record);
-            let mut result = failed_day(day, covered_error.as_deref().unwrap_or(""));
-            result.error = covered_error.clone();
-            // A day that already has a file keeps it (and its state); the attempt is still logged.
-            result.state = match &has_file {
-                Some(f) => DayState::of_committed(f.rows, f.expected_rows),
-                None => covered_state,
-            };
-            if let Some(f) = &has_file {
-                result.rows = f.rows;
-                result.expected_rows = f.expected_rows;
-                result.availability_pct = gridlake_lake::availability_pct(f.rows, f.expected_rows);
-            }
             day_results.insert(day, result);
         }
         reports.push(report);
@@ -363,45 +359,6 @@ pub async fn ingest_dataset(
         requests: reports,
         http_requests: fetcher.requests_made() - http_before,
     })
-}
-
-fn failed_record(
-    run_id: &str,
-    dataset: &str,
-    day: i32,
-    error: &str,
-    inputs: &[String],
-) -> LedgerRecord {
-    LedgerRecord {
-        run_id: run_id.to_string(),
-        dataset: dataset.to_string(),
-        day,
-        state: DayState::Failed,
-        rows: 0,
-        expected_rows: None,
-        records_read: 0,
-        records_written: 0,
-        records_rejected: 0,
-        records_superseded: 0,
-        bytes: 0,
-        inputs: inputs.to_vec(),
-        error: Some(error.to_string()),
-        recorded_at: chrono::Utc::now().timestamp_micros(),
-        duration_ms: 0,
-    }
-}
-
-fn failed_day(day: i32, error: &str) -> DayResult {
-    DayResult {
-        day: day_to_string(day),
-        state: DayState::Failed,
-        rows: 0,
-        expected_rows: None,
-        availability_pct: None,
-        records: RecordCounts::default(),
-        unchanged: false,
-        error: Some(error.to_string()),
-    }
 }
 
 /// One request: download (with retries), verify, inspect, convert and commit each day it fills.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::nyiso::month_bounds;
+use crate::nyiso::month_groups;
 use crate::source::{
     Checksum, Content, Publication, Source, SourceError, SourceRequest, date_of, join_url,
 };
@@ -173,20 +173,10 @@ impl Source for BinanceKlines {
     }
 
     fn requests(&self, days: &[i32]) -> Result<Vec<SourceRequest>, SourceError> {
-        let this_month = month_bounds(self.today).0;
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < days.len() {
-            let (first, last) = month_bounds(date_of(days[i]));
-            let in_month: Vec<i32> = days[i..]
-                .iter()
-                .copied()
-                .take_while(|&d| d <= last)
-                .collect();
-            i += in_month.len();
-            let whole = in_month.len() as i64 == i64::from(last - first + 1);
+        for (first, in_month, whole) in month_groups(days, self.today) {
             for symbol in &self.symbols {
-                if self.monthly && whole && last < this_month {
+                if self.monthly && whole {
                     let stamp = date_of(first).format("%Y-%m").to_string();
                     out.push(self.request(symbol, "monthly", stamp, in_month.clone()));
                 } else {

@@ -80,6 +80,26 @@ pub(crate) fn month_bounds(date: NaiveDate) -> (i32, i32) {
     (f, gridlake_schema::date_to_day(next) - 1)
 }
 
+/// Sorted days grouped by calendar month, each with whether it is a whole month that ended before the one
+/// holding `today` (so its monthly archive is final).
+pub(crate) fn month_groups(days: &[i32], today: NaiveDate) -> Vec<(i32, Vec<i32>, bool)> {
+    let this_month = month_bounds(today).0;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let (first, last) = month_bounds(date_of(days[i]));
+        let in_month: Vec<i32> = days[i..]
+            .iter()
+            .copied()
+            .take_while(|&d| d <= last)
+            .collect();
+        i += in_month.len();
+        let whole = in_month.len() as i64 == i64::from(last - first + 1) && last < this_month;
+        out.push((first, in_month, whole));
+    }
+    out
+}
+
 impl Source for NyisoMis {
     fn family(&self) -> &str {
         "nyiso"
@@ -97,19 +117,9 @@ impl Source for NyisoMis {
     }
 
     fn requests(&self, days: &[i32]) -> Result<Vec<SourceRequest>, SourceError> {
-        let this_month = month_bounds(self.today).0;
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < days.len() {
-            let (first, last) = month_bounds(date_of(days[i]));
-            let in_month: Vec<i32> = days[i..]
-                .iter()
-                .copied()
-                .take_while(|&d| d <= last)
-                .collect();
-            i += in_month.len();
-            let whole = in_month.len() as i64 == i64::from(last - first + 1);
-            if self.monthly && whole && last < this_month {
+        for (first, in_month, whole) in month_groups(days, self.today) {
+            if self.monthly && whole {
                 let name = format!("{}damlbmp_zone_csv.zip", date_of(first).format("%Y%m%d"));
                 out.push(SourceRequest {
                     url: join_url(&self.base_url, &format!("damlbmp/{name}")),
