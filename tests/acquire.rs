@@ -900,3 +900,235 @@ async fn cli_sync_and_backfill() {
     assert_eq!(planned[0]["reason"], "failed");
     assert_eq!(server.request_count(), before + 1);
 }
+
+/// Whole past months come as one archive and are committed per day; days the archive holds no rows for are
+/// `no_data`. Binance's monthly zip is checksum-verified like a daily one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monthly_archives_are_committed_per_day() {
+    let h = Harness::new().await;
+    let run = h
+        .ingest("nyiso_lbmp_dam_zonal", "2024-03-01", "2024-03-31")
+        .await;
+    assert_eq!(run.requests.len(), 1, "{:?}", run.requests);
+    assert!(
+        run.requests[0]
+            .url
+            .ends_with("20240301damlbmp_zone_csv.zip")
+    );
+    let s = states(&run);
+    assert_eq!(s.len(), 31);
+    assert_eq!(s["2024-03-10"], DayState::Complete);
+    assert_eq!(
+        s.values().filter(|x| **x == DayState::NoData).count(),
+        30,
+        "{s:?}"
+    );
+    let run = h.ingest("binance_klines", "2021-11-01", "2021-11-30").await;
+    assert_eq!(h.server.unmatched().len(), 0);
+    assert_eq!(run.requests.len(), 1);
+    assert!(run.requests[0].url.ends_with("ADABTC-1m-2021-11.zip"));
+    // Data + checksum.
+    assert_eq!(run.requests[0].attempts, 2);
+    let s = states(&run);
+    assert_eq!(s["2021-11-27"], DayState::Incomplete);
+    assert_eq!(s["2021-11-28"], DayState::Incomplete);
+    let rows: u64 = run.run.days.iter().map(|x| x.rows).sum();
+    assert_eq!(rows, 21);
+}
+
+/// A 2025 daily zip (microsecond timestamps, a header row) lands on the same time scale as the 2021 files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microsecond_klines_with_a_header_through_http() {
+    let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open_local(dir.path()).await.unwrap();
+    let mut sources = sources_for(&server.base_url());
+    sources.binance.symbols = vec!["BTCUSDT".into()];
+    let registry = Registry::new(&sources, NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()).unwrap();
+    let fetcher = Fetcher::new(fast_http(), sources.rate_limits()).unwrap();
+    let catalog = Catalog::builtin().unwrap();
+    let ds = catalog.get("binance_klines").unwrap();
+    let source = Arc::clone(registry.get("binance_klines").unwrap());
+    let plan = PlanOptions {
+        max_attempts: 5,
+        ..PlanOptions::default()
+    };
+    let w = window(source.as_ref(), None, d("2026-01-15"));
+    let p = plan_dataset(&lake, &ds, w, d("2025-01-01"), d("2025-01-01"), &plan)
+        .await
+        .unwrap();
+    let opts = IngestOptions {
+        plan,
+        jobs: 1,
+        dry_run: false,
+        import: ImportOptions::default(),
+    };
+    let run = ingest_dataset(&lake, ds, source, &fetcher, p, &opts)
+        .await
+        .unwrap();
+    assert!(server.unmatched().is_empty());
+    assert!(!run.has_failures(), "{:?}", run.run.days);
+    assert_eq!(run.run.records.rejected, 0);
+    let file = dir
+        .path()
+        .join("binance_klines/date=2025-01-01/part-0.parquet");
+    let sql = format!(
+        "SELECT min(open_time)::VARCHAR, count(*), min(symbol) FROM read_parquet('{}')",
+        file.display()
+    );
+    let got = run_python(
+        "import duckdb, sys; duckdb.sql(\"SET TimeZone='UTC'\"); print(duckdb.sql(sys.argv[1]).fetchone())",
+        &[&sql],
+    );
+    assert!(got.contains("2025-01-01 00:00:00+00"), "{got}");
+    assert!(got.contains("'BTCUSDT'"), "{got}");
+}
+
+/// `--jobs` bounds the requests in flight: observed at the server, with each answer held back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_bound_the_requests_in_flight() {
+    for jobs in [1usize, 2] {
+        let h = Harness::new().await;
+        for day in ["20240310", "20240601", "20241103"] {
+            h.server.push_fault(
+                Route::Path(format!("/public/csv/damlbmp/{day}damlbmp_zone.csv")),
+                Fault::Delay(Duration::from_millis(150)),
+            );
+        }
+        let ds = h.catalog.get("nyiso_lbmp_dam_zonal").unwrap();
+        let source = Arc::clone(h.registry.get("nyiso_lbmp_dam_zonal").unwrap());
+        let plan = PlanOptions {
+            max_attempts: 5,
+            ..PlanOptions::default()
+        };
+        let mut p = plan_dataset(
+            &h.lake,
+            &ds,
+            window(source.as_ref(), None, d("2026-01-15")),
+            d("2024-03-10"),
+            d("2024-11-03"),
+            &PlanOptions {
+                max_attempts: 5,
+                ..PlanOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        p.days
+            .retain(|x| ["2024-03-10", "2024-06-01", "2024-11-03"].contains(&x.date.as_str()));
+        let opts = IngestOptions {
+            plan,
+            jobs,
+            dry_run: false,
+            import: ImportOptions::default(),
+        };
+        let run = ingest_dataset(&h.lake, ds, source, &h.fetcher, p, &opts)
+            .await
+            .unwrap();
+        assert_eq!(run.run.days.len(), 3);
+        assert!(!run.has_failures());
+        assert_eq!(h.server.max_in_flight(), jobs, "jobs = {jobs}");
+    }
+}
+
+/// `sync` on a lake that holds nothing of a dataset and has no `start` for it fetches the last 7 days.
+#[test]
+fn sync_on_an_empty_lake_fetches_the_last_seven_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        "lake = \"lake\"\n[sources.nyiso]\nbase_url = \"http://127.0.0.1:9/public/csv\"\n",
+    )
+    .unwrap();
+    let out = gridlake_in(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "sync",
+            "nyiso_lbmp_dam_zonal",
+            "--dry-run",
+            "--json",
+        ],
+        Some(dir.path()),
+        &[("GRIDLAKE_TODAY", "2024-03-16")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let days: Vec<&str> = s["datasets"][0]["plan"]["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["day"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2024-03-10",
+            "2024-03-11",
+            "2024-03-12",
+            "2024-03-13",
+            "2024-03-14",
+            "2024-03-15",
+            "2024-03-16"
+        ]
+    );
+}
+
+/// Debug logging (`-vv`) of a run whose server echoes the token never prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_never_print_a_token() {
+    let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+    for _ in 0..2 {
+        server.push_fault(
+            Route::Path("/reach/REACH-ALL_20250901T000000_20250902T000000.csv".into()),
+            Fault::Status(500, format!("bad token {TOKEN}")),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "lake = \"lake\"\n[http]\ntime_scale = 0.001\nmax_attempts = 2\n[sources.reach]\nurl = \"{}/reach/REACH-ALL_{{date:%Y%m%d}}T000000_{{next:%Y%m%d}}T000000.csv\"\ntoken_env = \"REACH_TOKEN\"\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let out = gridlake_in(
+        &[
+            "-vv",
+            "--config",
+            config.to_str().unwrap(),
+            "ingest",
+            "reach_dosimeter",
+            "--start",
+            "2025-09-01",
+            "--end",
+            "2025-09-01",
+            "--json",
+        ],
+        Some(dir.path()),
+        &[("REACH_TOKEN", TOKEN), ("GRIDLAKE_TODAY", "2026-01-15")],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DEBUG") || stderr.contains("WARN"),
+        "no logs at -vv: {stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    assert!(!stdout(&out).contains(TOKEN));
+    assert_eq!(server.requests().len(), 2);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(format!("Bearer {TOKEN}").as_str()))
+    );
+}

@@ -133,28 +133,9 @@ impl Fetcher {
         Ok(limiter)
     }
 
-    /// Downloads `req` for `source`, verifying its checksum when the source publishes one. A server may echo
-    /// what it was sent (a token in an error page), so every failure message is scrubbed of the secret values.
+    /// Downloads `req` for `source`, verifying its checksum when the source publishes one. (The HTTP client
+    /// scrubs secret header values from what a server echoes back, so failures here never carry a token.)
     pub async fn fetch(
-        &self,
-        source: &dyn Source,
-        req: &SourceRequest,
-    ) -> Result<Download, FetchFailure> {
-        let values: Vec<String> = req
-            .secret_headers
-            .iter()
-            .filter_map(|h| (self.env)(&h.env_var))
-            .filter(|v| !v.is_empty())
-            .collect();
-        self.fetch_unscrubbed(source, req).await.map_err(|mut f| {
-            for v in &values {
-                f.message = f.message.replace(v.as_str(), "***");
-            }
-            f
-        })
-    }
-
-    async fn fetch_unscrubbed(
         &self,
         source: &dyn Source,
         req: &SourceRequest,

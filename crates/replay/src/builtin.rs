@@ -93,17 +93,42 @@ pub fn ranges() -> Vec<RecordedRange> {
 
 /// A zip with one deflated member, as OASIS and Binance send.
 pub fn zip_one(member: &str, data: &[u8]) -> Result<Bytes, ReplayError> {
+    zip_members(&[(member, data)])
+}
+
+/// A zip with deflated members, in order (a monthly archive of daily files).
+pub fn zip_members(members: &[(&str, &[u8])]) -> Result<Bytes, ReplayError> {
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buf);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    let io = |e: std::io::Error| ReplayError::Fixture(e.to_string());
-    zip.start_file(member, options)
-        .map_err(|e| ReplayError::Fixture(e.to_string()))?;
-    zip.write_all(data).map_err(io)?;
-    zip.finish()
-        .map_err(|e| ReplayError::Fixture(e.to_string()))?;
+    let fixture = |e: &dyn std::fmt::Display| ReplayError::Fixture(e.to_string());
+    for (member, data) in members {
+        zip.start_file(*member, options).map_err(|e| fixture(&e))?;
+        zip.write_all(data).map_err(|e| fixture(&e))?;
+    }
+    zip.finish().map_err(|e| fixture(&e))?;
     Ok(Bytes::from(buf.into_inner()))
+}
+
+/// A Binance `.CHECKSUM` body for `body` published as `file_name`: `<sha256>  <file_name>`.
+pub fn sha256sum_line(body: &[u8], file_name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{}  {file_name}\n", hex::encode(Sha256::digest(body)))
+}
+
+fn binance_zip(dir: &str, name: &str, body: Bytes) -> [Recording; 2] {
+    let checksum = sha256sum_line(&body, name);
+    [
+        Recording::get(
+            PathPattern::exact(format!("{dir}/{name}")),
+            Recorded::ok("application/zip", body),
+        ),
+        Recording::get(
+            PathPattern::exact(format!("{dir}/{name}.CHECKSUM")),
+            Recorded::ok("text/plain", checksum),
+        ),
+    ]
 }
 
 /// OASIS's "no data" answer: a zip holding `INVALID_REQUEST.xml` with error 1000 (layout from SOURCES.md;
@@ -239,6 +264,40 @@ pub fn recordings() -> Result<Vec<Recording>, ReplayError> {
                 "synthetic/binance/ADABTC-1m-2021-11-27.zip.CHECKSUM"
             )),
         ),
+    ));
+    // Archives beyond the conformance ranges, for the monthly and microsecond paths. NYISO's monthly zip holds
+    // the month's daily files (here the one day recorded, so the rest of March answers "no data").
+    out.push(Recording::get(
+        PathPattern::exact("/public/csv/damlbmp/20240301damlbmp_zone_csv.zip"),
+        Recorded::ok(
+            "application/zip",
+            zip_members(&[(
+                "20240310damlbmp_zone.csv",
+                fixture!("synthetic/nyiso/20240310damlbmp_zone.csv"),
+            )])?,
+        ),
+    ));
+    // Binance's monthly zip of November 2021 from the two real (trimmed) days, with its checksum.
+    out.extend(binance_zip(
+        "/data/spot/monthly/klines/ADABTC/1m",
+        "ADABTC-1m-2021-11.zip",
+        zip_members(&[(
+            "ADABTC-1m-2021-11.csv",
+            &[
+                &fixture!("real/binance/ADABTC-1m-2021-11-27.csv")[..],
+                &fixture!("real/binance/ADABTC-1m-2021-11-28.csv")[..],
+            ]
+            .concat(),
+        )])?,
+    ));
+    // A 2025 day: microsecond timestamps and a header row (synthetic).
+    out.extend(binance_zip(
+        "/data/spot/daily/klines/BTCUSDT/1m",
+        "BTCUSDT-1m-2025-01-01.zip",
+        zip_one(
+            "BTCUSDT-1m-2025-01-01.csv",
+            fixture!("synthetic/binance/BTCUSDT-1m-2025-01-01.csv"),
+        )?,
     ));
     // REACH dosimeter records: the real day file.
     let reach_day = date(2025, 9, 1);

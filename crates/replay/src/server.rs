@@ -96,6 +96,10 @@ struct Shared {
     recordings: Vec<Recording>,
     faults: Mutex<Faults>,
     log: Mutex<Vec<RequestRecord>>,
+    /// Requests being answered now, and the most there ever were at once (a client's concurrency bound is
+    /// observable here without timing anything).
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// A poisoned lock only means a test thread panicked while holding it; the data (a queue, a log)
@@ -143,6 +147,8 @@ impl ReplayServer {
             recordings,
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(Vec::new()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            max_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         let task = runtime.spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::debug!(%addr, recordings = shared.recordings.len(), "replay server started");
@@ -194,6 +200,14 @@ impl ReplayServer {
             .filter(|r| r.recording.is_none() && r.fault.as_ref().is_none_or(passes_through))
             .cloned()
             .collect()
+    }
+
+    /// The most requests that were being answered at the same time (a request counts from its arrival until
+    /// its response head is ready, so a [`Fault::Delay`] keeps it in flight).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Forgets the request log (queued faults stay queued).
@@ -255,6 +269,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<ReplayBody> {
+    use std::sync::atomic::Ordering;
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let response = answer(shared, req).await;
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<ReplayBody> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);

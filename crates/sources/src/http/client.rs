@@ -293,7 +293,7 @@ impl HttpClient {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
-            let snippet = snippet(response).await;
+            let snippet = scrub_secrets(snippet(response).await, headers);
             return Err(HttpError::Status {
                 url: shown.to_owned(),
                 code: status,
@@ -529,6 +529,22 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 
 /// The start of an error body, printable, for the error message. Errors reading it are ignored:
 /// the status already says what went wrong.
+/// Removes the request's header values from text the server sent back: a server may echo what it was given
+/// (an error page quoting the token), and that text goes into errors and retry logs. Every header of a
+/// [`FetchRequest`] is a secret by type; a value is also scrubbed word by word, so `Bearer <token>` echoed as
+/// the bare token is caught too.
+fn scrub_secrets(mut text: String, headers: &HeaderMap) -> String {
+    for value in headers.values().filter_map(|v| v.to_str().ok()) {
+        let words = std::iter::once(value).chain(value.split_whitespace().filter(|w| w.len() >= 8));
+        for secret in words {
+            if !secret.is_empty() && text.contains(secret) {
+                text = text.replace(secret, "***");
+            }
+        }
+    }
+    text
+}
+
 async fn snippet(mut response: reqwest::Response) -> String {
     let mut bytes = Vec::with_capacity(SNIPPET_BYTES);
     while bytes.len() < SNIPPET_BYTES {
