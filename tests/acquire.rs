@@ -103,6 +103,7 @@ impl Harness {
             jobs: 4,
             dry_run,
             import: ImportOptions::default(),
+            progress: Default::default(),
         };
         ingest_dataset(&self.lake, ds, source, &self.fetcher, p, &opts)
             .await
@@ -962,6 +963,7 @@ async fn microsecond_klines_with_a_header_through_http() {
         jobs: 1,
         dry_run: false,
         import: ImportOptions::default(),
+        progress: Default::default(),
     };
     let run = ingest_dataset(&lake, ds, source, &fetcher, p, &opts)
         .await
@@ -1021,6 +1023,7 @@ async fn jobs_bound_the_requests_in_flight() {
             jobs,
             dry_run: false,
             import: ImportOptions::default(),
+            progress: Default::default(),
         };
         let run = ingest_dataset(&h.lake, ds, source, &h.fetcher, p, &opts)
             .await

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gridlake_ingest::{
-    DatasetRun, Fetcher, ImportOptions, IngestOptions, PlanOptions, Shard, Window, ingest_dataset,
-    plan_dataset, window,
+    DatasetRun, Fetcher, ImportOptions, IngestOptions, PlanOptions, Progress, ProgressEvent, Shard,
+    Window, ingest_dataset, plan_dataset, window,
 };
 use gridlake_lake::{DayStatus, Lake};
 use gridlake_notify::{Notifier, RunReport};
@@ -30,6 +30,47 @@ pub(crate) struct Acquirer {
     pub(crate) today: i32,
     /// Built before the run so that a notification misconfiguration stops it at the start, not the end.
     notifier: Option<Notifier>,
+    /// Progress bars on a terminal, nothing otherwise.
+    pub(crate) progress: Progress,
+}
+
+/// A progress bar per dataset on stderr when it is a terminal (and logs are off, which would tear it).
+pub(crate) fn terminal_progress(verbose: u8) -> Progress {
+    use std::io::IsTerminal;
+    if verbose > 0 || !std::io::stderr().is_terminal() {
+        return Progress::default();
+    }
+    let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+    Progress::to(move |event| {
+        let mut bar = bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            ProgressEvent::Started { dataset, requests } => {
+                let b = indicatif::ProgressBar::new(requests as u64);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{prefix:>22} [{bar:30}] {pos}/{len} requests  {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                b.set_prefix(dataset.to_string());
+                *bar = Some(b);
+            }
+            ProgressEvent::RequestDone { first_day, .. } => {
+                if let Some(b) = bar.as_ref() {
+                    b.set_message(gridlake_schema::day_to_string(first_day));
+                    b.inc(1);
+                }
+            }
+            ProgressEvent::Finished { .. } => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
+    })
 }
 
 /// What `ingest`, `sync` and `backfill` print with `--json`.
@@ -85,6 +126,7 @@ impl Acquirer {
             .context("[notify] in gridlake.toml is not usable")?;
         let notifier = notifier.is_enabled().then_some(notifier);
         Ok(Acquirer {
+            progress: Progress::default(),
             notifier,
             lake,
             catalog,
@@ -166,6 +208,7 @@ impl Acquirer {
                 .max(1),
             dry_run: args.dry_run,
             import: ImportOptions::default(),
+            progress: self.progress.clone(),
         };
         Ok(ingest_dataset(&self.lake, ds, source, &self.fetcher, plan, &opts).await?)
     }

@@ -48,7 +48,8 @@ pub(crate) async fn run(
         ..Config::default()
     };
     let today = date_to_day(chrono::Utc::now().date_naive());
-    let acq = Acquirer::new(lake, catalog, config, today)?;
+    let mut acq = Acquirer::new(lake, catalog, config, today)?;
+    acq.progress = crate::acquire::terminal_progress(0);
     if !json {
         println!("gridlake demo: recorded answers served at {base} (offline); lake: {lake_dir}\n");
     }

@@ -125,7 +125,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         command => {
             let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
             let lake = Lake::open_local(&lake_dir).await?;
-            let acq = Acquirer::new(lake, catalog, config, acquire::today()?)?;
+            let mut acq = Acquirer::new(lake, catalog, config, acquire::today()?)?;
+            acq.progress = acquire::terminal_progress(cli.verbose);
             run_fetching(&acq, command, cli.json).await
         }
     }

@@ -19,4 +19,7 @@ pub use import::{
 pub use plan::{
     DayView, Plan, PlanOptions, PlanReason, PlannedDay, Shard, SkipReason, Window, plan_days,
 };
-pub use run::{DatasetRun, IngestOptions, RequestReport, ingest_dataset, plan_dataset, window};
+pub use run::{
+    DatasetRun, IngestOptions, Progress, ProgressEvent, RequestReport, ingest_dataset,
+    plan_dataset, window,
+};

@@ -31,6 +31,59 @@ pub struct IngestOptions {
     pub dry_run: bool,
     /// Conversion and commit settings shared with `import`.
     pub import: ImportOptions,
+    /// Where the run reports how far it is.
+    pub progress: Progress,
+}
+
+/// A step of a run, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// The dataset's requests are about to be made.
+    Started {
+        /// Dataset.
+        dataset: &'a str,
+        /// Requests planned.
+        requests: usize,
+    },
+    /// One request is done (fetched and committed, or failed).
+    RequestDone {
+        /// Dataset.
+        dataset: &'a str,
+        /// Its days, `YYYY-MM-DD` of the first one.
+        first_day: i32,
+    },
+    /// Every request of the dataset is done.
+    Finished {
+        /// Dataset.
+        dataset: &'a str,
+    },
+}
+
+/// Where a run reports its steps (the CLI draws a progress bar on a terminal); silent by default.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>>);
+
+impl Progress {
+    /// Reports to `sink`.
+    pub fn to(sink: impl Fn(ProgressEvent<'_>) + Send + Sync + 'static) -> Progress {
+        Progress(Some(Arc::new(sink)))
+    }
+
+    fn emit(&self, event: ProgressEvent<'_>) {
+        if let Some(sink) = &self.0 {
+            sink(event);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(on)"
+        } else {
+            "Progress(off)"
+        })
+    }
 }
 
 /// A request as reported (secrets are env var names only).
@@ -250,9 +303,19 @@ pub async fn ingest_dataset(
             .buffer_unordered(jobs)
     );
     let mut done: BTreeMap<usize, Fetched> = BTreeMap::new();
+    opts.progress.emit(ProgressEvent::Started {
+        dataset: ds.name(),
+        requests: requests.len(),
+    });
     while let Some((i, fetched)) = results.next().await {
+        opts.progress.emit(ProgressEvent::RequestDone {
+            dataset: ds.name(),
+            first_day: requests[i].days.first().copied().unwrap_or_default(),
+        });
         done.insert(i, fetched?);
     }
+    opts.progress
+        .emit(ProgressEvent::Finished { dataset: ds.name() });
     let mut records: Vec<LedgerRecord> = Vec::new();
     let mut day_results: BTreeMap<i32, DayResult> = BTreeMap::new();
     let mut reports = Vec::new();
