@@ -59,9 +59,12 @@ pub enum ProgressEvent<'a> {
     },
 }
 
+/// Receives a run's progress events.
+type ProgressSink = dyn Fn(ProgressEvent<'_>) + Send + Sync;
+
 /// Where a run reports its steps (the CLI draws a progress bar on a terminal); silent by default.
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>>);
+pub struct Progress(Option<Arc<ProgressSink>>);
 
 impl Progress {
     /// Reports to `sink`.
