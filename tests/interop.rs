@@ -112,3 +112,47 @@ print(sorted(kv))
         assert!(lines[3].contains(key), "footer lacks {key}: {}", lines[3]);
     }
 }
+
+/// A lake holding every built-in dataset (from `gridlake demo`: the real recordings, and the labelled
+/// synthetic ones where no real sample exists) is read by Spark, DuckDB, pyarrow and DataFusion; all four return
+/// the same rows and the same per-column checksums, `date` as a date and instants as UTC microseconds
+/// (tests/interop/four_readers.py). No reader may be missing: the script fails if one cannot be imported.
+#[test]
+fn spark_duckdb_pyarrow_and_datafusion_agree_on_every_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gridlake_in(&["demo", "--json"], Some(dir.path()), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lake = dir.path().join("gridlake-demo-lake");
+    let out = Command::new(python())
+        .arg(repo().join("tests/interop/four_readers.py"))
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the readers disagree (or one is missing: run scripts/python-env):\n{}",
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = report.as_object().unwrap();
+    let expected: Vec<&str> = gridlake_replay::builtin::ranges()
+        .iter()
+        .map(|r| r.dataset)
+        .collect();
+    let mut names: Vec<&str> = tables.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut want = expected.clone();
+    want.sort_unstable();
+    assert_eq!(names, want);
+    for (table, readers) in tables {
+        let readers = readers.as_object().unwrap();
+        assert_eq!(readers.len(), 4, "{table}");
+        let rows: Vec<u64> = readers
+            .values()
+            .map(|r| r["rows"].as_u64().unwrap())
+            .collect();
+        assert!(rows[0] > 0, "{table}");
+        assert!(rows.iter().all(|r| *r == rows[0]), "{table}: {rows:?}");
+        assert!(readers["spark"]["columns"].get("date").is_some(), "{table}");
+    }
+}
