@@ -108,6 +108,12 @@ pub(crate) enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Check the lake's rules (one file per partition, no stray or in-flight files, UTC microsecond
+    /// instants, one schema per dataset, ledger and files agree) without any outside reader.
+    Verify {
+        /// Only this dataset.
+        dataset: Option<String>,
+    },
     /// Offline demo: serves recorded responses on a loopback HTTP server and ingests every built-in source
     /// through the real HTTP path, then prints gaps and a summary.
     Demo,

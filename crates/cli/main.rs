@@ -122,6 +122,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Demo => demo::run(catalog, cli.lake.as_deref(), cli.json).await,
+        Command::Verify { dataset } => {
+            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
+            let lake = Lake::open_local(&lake_dir).await?;
+            let violations = lake.verify(&catalog, dataset.as_deref()).await?;
+            output::verify(lake.location(), &violations, cli.json)?;
+            Ok(if violations.is_empty() {
+                0
+            } else {
+                EXIT_FAILURES
+            })
+        }
         command => {
             let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
             let lake = Lake::open_local(&lake_dir).await?;
@@ -198,6 +209,7 @@ pub(crate) async fn run_fetching(
         Command::Import { .. }
         | Command::Validate { .. }
         | Command::Datasets { .. }
+        | Command::Verify { .. }
         | Command::Demo => {
             anyhow::bail!("internal: {name} is not a fetching command", name = "this")
         }

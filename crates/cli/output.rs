@@ -321,3 +321,24 @@ pub(crate) fn fetch(
     }
     Ok(t)
 }
+
+/// `gridlake verify`: every violation, or a one-line all-clear.
+pub(crate) fn verify(
+    lake: &str,
+    violations: &[gridlake_lake::Violation],
+    as_json: bool,
+) -> anyhow::Result<()> {
+    if as_json {
+        return json(&violations);
+    }
+    let mut out = std::io::stdout().lock();
+    if violations.is_empty() {
+        writeln!(out, "{lake}: every rule holds")?;
+        return Ok(());
+    }
+    writeln!(out, "{lake}: {} violation(s)", violations.len())?;
+    for v in violations {
+        writeln!(out, "  [{}] {}: {}", v.rule, v.path, v.detail)?;
+    }
+    Ok(())
+}

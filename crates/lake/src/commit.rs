@@ -118,9 +118,20 @@ impl Lake {
         dataset: &str,
         day: i32,
     ) -> Result<Option<FooterMeta>, LakeError> {
+        let path = self.partition_path(dataset, day);
+        Ok(self.read_parquet_metadata(&path).await?.and_then(|meta| {
+            FooterMeta::from_key_values(meta.file_metadata().key_value_metadata())
+        }))
+    }
+
+    /// The Parquet metadata (schema, row groups, key-value footer) of the file at `path`, from its tail;
+    /// `None` when there is no such file.
+    pub(crate) async fn read_parquet_metadata(
+        &self,
+        path: &Path,
+    ) -> Result<Option<parquet::file::metadata::ParquetMetaData>, LakeError> {
         use object_store::{GetOptions, GetRange};
         use parquet::file::metadata::ParquetMetaDataReader;
-        let path = self.partition_path(dataset, day);
         let bad = |m: &str| LakeError::Parquet {
             path: path.to_string(),
             source: parquet::errors::ParquetError::General(m.to_string()),
@@ -131,10 +142,10 @@ impl Lake {
                 range: Some(GetRange::Suffix(want)),
                 ..Default::default()
             };
-            let tail = match self.store.get_opts(&path, opts).await {
-                Ok(r) => r.bytes().await.map_err(|e| self.err("read", &path, e))?,
+            let tail = match self.store.get_opts(path, opts).await {
+                Ok(r) => r.bytes().await.map_err(|e| self.err("read", path, e))?,
                 Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(e) => return Err(self.err("read", &path, e)),
+                Err(e) => return Err(self.err("read", path, e)),
             };
             let n = tail.len();
             if n < 8 || &tail[n - 4..] != b"PAR1" {
@@ -161,9 +172,7 @@ impl Lake {
                         source,
                     }
                 })?;
-            return Ok(FooterMeta::from_key_values(
-                meta.file_metadata().key_value_metadata(),
-            ));
+            return Ok(Some(meta));
         }
     }
 }

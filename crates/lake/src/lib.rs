@@ -20,9 +20,11 @@ mod footer;
 mod layout;
 mod ledger;
 mod rejects;
+mod verify;
 
 pub use commit::{DayCommit, InputRecord};
 pub use error::LakeError;
 pub use footer::{FOOTER_PREFIX, FooterMeta};
 pub use layout::{LAKE_FORMAT_VERSION, Lake, LakeInfo};
 pub use ledger::{DayState, DayStatus, Ledger, LedgerRecord, availability_pct};
+pub use verify::Violation;
