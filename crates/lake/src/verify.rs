@@ -47,7 +47,7 @@ impl Lake {
         let mut tables: Vec<String> = root_listing
             .common_prefixes
             .iter()
-            .filter_map(|p| p.parts().last().map(|s| s.as_ref().to_string()))
+            .filter_map(|p| p.parts().next_back().map(|s| s.as_ref().to_string()))
             .filter(|name| !name.starts_with('_') && !name.starts_with('.'))
             .collect();
         if let Some(only) = only {
