@@ -7,6 +7,7 @@ mod acquire;
 mod archives;
 mod cli;
 mod common;
+mod crash;
 mod dst;
 mod interop;
 mod lake;
