@@ -167,7 +167,8 @@ pub struct ConvertSummary {
 pub enum ConvertError {
     /// Required columns are not in the header.
     #[error(
-        "{file}: header is missing required column(s) {missing:?}.\n  expected: {expected:?}\n  found:    {found:?}\n  Is this the right dataset for this file? If the source renamed a column, add the new name to that column's `aliases` in the schema."
+        "{file}: header is missing required column(s) {missing:?}.\n  expected: {expected:?}\n  found:    {}\n  Is this the right dataset for this file? If the source renamed a column, add the new name to that column's `aliases` in the schema.",
+        shown_names(found)
     )]
     MissingColumns {
         /// Input.
@@ -181,7 +182,8 @@ pub enum ConvertError {
     },
     /// The header has columns the schema does not know, and the schema says that is an error.
     #[error(
-        "{file}: header has column(s) {unknown:?} that dataset `{dataset}` does not declare (unknown_columns = \"error\"). The source changed its layout: add them to the schema, or set unknown_columns = \"ignore\"."
+        "{file}: header has column(s) {} that dataset `{dataset}` does not declare (unknown_columns = \"error\"). The source changed its layout: add them to the schema, or set unknown_columns = \"ignore\".",
+        shown_names(unknown)
     )]
     UnknownColumns {
         /// Input.
@@ -1738,6 +1740,26 @@ fn trim_newlines(b: &[u8]) -> &[u8] {
         end -= 1;
     }
     &b[..end]
+}
+
+/// Header names shown in an error.
+const SHOWN_NAMES: usize = 40;
+/// Bytes of one header name shown in an error.
+const SHOWN_NAME_BYTES: usize = 64;
+
+/// Header names as an error shows them (`["A", "B", … (N more)]`): at most [`SHOWN_NAMES`], each cut to
+/// [`SHOWN_NAME_BYTES`], so a header of a million columns, or one 100 MB line, still makes a readable error
+/// rather than one as large as the header (which would go to the terminal, the ledger and notifications).
+fn shown_names(names: &[String]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(SHOWN_NAMES)
+        .map(|n| format!("{:?}", lossy_capped(n.as_bytes(), SHOWN_NAME_BYTES)))
+        .collect();
+    if names.len() > SHOWN_NAMES {
+        shown.push(format!("… ({} more)", names.len() - SHOWN_NAMES));
+    }
+    format!("[{}]", shown.join(", "))
 }
 
 fn lossy_capped(b: &[u8], cap: usize) -> String {
