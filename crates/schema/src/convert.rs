@@ -193,6 +193,16 @@ pub enum ConvertError {
         /// Undeclared header names.
         unknown: Vec<String>,
     },
+    /// A header name the schema reads appears more than once: which of the columns holds the values is unknowable.
+    #[error(
+        "{file}: header has column(s) {columns:?} more than once, so which one holds the values is ambiguous. Remove or rename the extra column(s) and import the file again."
+    )]
+    DuplicateColumns {
+        /// Input.
+        file: String,
+        /// The repeated header names the schema reads.
+        columns: Vec<String>,
+    },
     /// The input holds no header (empty, or only blank lines / preamble).
     #[error(
         "{file}: the input is empty (no header line). Check that the download or export completed; an empty answer from a source is recorded as no data."
@@ -929,6 +939,30 @@ impl Converter {
                     );
                 }
             }
+        }
+        // A plain reader bound to a name the header repeats would silently take the first of them.
+        let mut repeated: Vec<String> = Vec::new();
+        for (ci, col) in ds.columns.iter().enumerate() {
+            for &(ri, p) in &reads[ci] {
+                let name = &found[p];
+                if !col.readers[ri].transforms()
+                    && found
+                        .iter()
+                        .filter(|f| f.eq_ignore_ascii_case(name))
+                        .count()
+                        > 1
+                    && !repeated.contains(name)
+                {
+                    repeated.push(name.clone());
+                }
+            }
+        }
+        if !repeated.is_empty() {
+            self.failed = Some(ConvertError::DuplicateColumns {
+                file: self.file.clone(),
+                columns: repeated,
+            });
+            return;
         }
         let mut unpivot = Vec::new();
         if let Some(u) = &ds.unpivot {

@@ -994,6 +994,44 @@ fn a_huge_header_makes_a_bounded_error() {
     );
 }
 
+#[test]
+fn a_column_the_header_repeats_is_an_error_not_a_guess() {
+    // Found by the bad-input corpus: `…,MW,GROUP,MW` imported the first `MW` and dropped the second unseen.
+    let ds = dataset("caiso_lmp_dam");
+    let rows = caiso_rows(2);
+    let mut header = CAISO_HEADER.to_vec();
+    header.push("mw");
+    let rows: Rows = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.push("7.5".into());
+            r
+        })
+        .collect();
+    let err = convert_err(&ds, &render(&header, &rows));
+    assert_eq!(
+        err,
+        ConvertError::DuplicateColumns {
+            file: FILE.into(),
+            columns: vec!["MW".into()],
+        }
+    );
+    assert!(err.to_string().contains("ambiguous"), "{err}");
+    // A repeated name no column reads is ignored like any unknown column.
+    let mut header = CAISO_HEADER.to_vec();
+    header.extend(["NOTE", "NOTE"]);
+    let rows: Rows = caiso_rows(2)
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.extend(["a".into(), "b".into()]);
+            r
+        })
+        .collect();
+    assert_counts(&convert_ok(&ds, &render(&header, &rows)).0, 2, 0);
+}
+
 fn with_extra_column(rows: &[Vec<String>]) -> Vec<u8> {
     let mut header = CAISO_HEADER.to_vec();
     header.insert(3, "EXTRA");
