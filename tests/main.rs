@@ -5,6 +5,7 @@
 
 mod acquire;
 mod archives;
+mod bad_input;
 mod cli;
 mod common;
 mod crash;

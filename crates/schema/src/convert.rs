@@ -167,7 +167,8 @@ pub struct ConvertSummary {
 pub enum ConvertError {
     /// Required columns are not in the header.
     #[error(
-        "{file}: header is missing required column(s) {missing:?}.\n  expected: {expected:?}\n  found:    {found:?}\n  Is this the right dataset for this file? If the source renamed a column, add the new name to that column's `aliases` in the schema."
+        "{file}: header is missing required column(s) {missing:?}.\n  expected: {expected:?}\n  found:    {}\n  Is this the right dataset for this file? If the source renamed a column, add the new name to that column's `aliases` in the schema.",
+        shown_names(found)
     )]
     MissingColumns {
         /// Input.
@@ -181,7 +182,8 @@ pub enum ConvertError {
     },
     /// The header has columns the schema does not know, and the schema says that is an error.
     #[error(
-        "{file}: header has column(s) {unknown:?} that dataset `{dataset}` does not declare (unknown_columns = \"error\"). The source changed its layout: add them to the schema, or set unknown_columns = \"ignore\"."
+        "{file}: header has column(s) {} that dataset `{dataset}` does not declare (unknown_columns = \"error\"). The source changed its layout: add them to the schema, or set unknown_columns = \"ignore\".",
+        shown_names(unknown)
     )]
     UnknownColumns {
         /// Input.
@@ -190,6 +192,16 @@ pub enum ConvertError {
         dataset: String,
         /// Undeclared header names.
         unknown: Vec<String>,
+    },
+    /// A header name the schema reads appears more than once: which of the columns holds the values is unknowable.
+    #[error(
+        "{file}: header has column(s) {columns:?} more than once, so which one holds the values is ambiguous. Remove or rename the extra column(s) and import the file again."
+    )]
+    DuplicateColumns {
+        /// Input.
+        file: String,
+        /// The repeated header names the schema reads.
+        columns: Vec<String>,
     },
     /// The input holds no header (empty, or only blank lines / preamble).
     #[error(
@@ -927,6 +939,30 @@ impl Converter {
                     );
                 }
             }
+        }
+        // A plain reader bound to a name the header repeats would silently take the first of them.
+        let mut repeated: Vec<String> = Vec::new();
+        for (ci, col) in ds.columns.iter().enumerate() {
+            for &(ri, p) in &reads[ci] {
+                let name = &found[p];
+                if !col.readers[ri].transforms()
+                    && found
+                        .iter()
+                        .filter(|f| f.eq_ignore_ascii_case(name))
+                        .count()
+                        > 1
+                    && !repeated.contains(name)
+                {
+                    repeated.push(name.clone());
+                }
+            }
+        }
+        if !repeated.is_empty() {
+            self.failed = Some(ConvertError::DuplicateColumns {
+                file: self.file.clone(),
+                columns: repeated,
+            });
+            return;
         }
         let mut unpivot = Vec::new();
         if let Some(u) = &ds.unpivot {
@@ -1738,6 +1774,26 @@ fn trim_newlines(b: &[u8]) -> &[u8] {
         end -= 1;
     }
     &b[..end]
+}
+
+/// Header names shown in an error.
+const SHOWN_NAMES: usize = 40;
+/// Bytes of one header name shown in an error.
+const SHOWN_NAME_BYTES: usize = 64;
+
+/// Header names as an error shows them (`["A", "B", … (N more)]`): at most [`SHOWN_NAMES`], each cut to
+/// [`SHOWN_NAME_BYTES`], so a header of a million columns, or one 100 MB line, still makes a readable error
+/// rather than one as large as the header (which would go to the terminal, the ledger and notifications).
+fn shown_names(names: &[String]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(SHOWN_NAMES)
+        .map(|n| format!("{:?}", lossy_capped(n.as_bytes(), SHOWN_NAME_BYTES)))
+        .collect();
+    if names.len() > SHOWN_NAMES {
+        shown.push(format!("… ({} more)", names.len() - SHOWN_NAMES));
+    }
+    format!("[{}]", shown.join(", "))
 }
 
 fn lossy_capped(b: &[u8], cap: usize) -> String {

@@ -960,6 +960,78 @@ fn several_missing_columns_are_all_listed() {
     }
 }
 
+#[test]
+fn a_huge_header_makes_a_bounded_error() {
+    // Found by the bad-input corpus: a million header names, or one 100 MB header line, were copied whole
+    // into the error (10 MB and 100 MB messages on the terminal, in the ledger and in notifications).
+    let ds = dataset("caiso_lmp_dam");
+    let names: Vec<String> = (0..100_000).map(|i| format!("C{i}")).collect();
+    let err = convert_err(&ds, format!("{}\n1\n", names.join(",")).as_bytes());
+    let ConvertError::MissingColumns { found, .. } = &err else {
+        panic!("expected MissingColumns, got {err:?}");
+    };
+    assert_eq!(found.len(), 100_000, "the error value keeps every name");
+    let msg = err.to_string();
+    assert!(msg.len() < 4096, "{} bytes", msg.len());
+    assert!(msg.contains("\"C39\", … (99960 more)]"), "{msg}");
+    let err = convert_err(&ds, format!("{}\n", "y".repeat(1 << 20)).as_bytes());
+    let msg = err.to_string();
+    assert!(msg.len() < 4096, "{} bytes", msg.len());
+    assert!(msg.contains("(1048576 bytes in all)"), "{msg}");
+
+    let strict = CAISO_TOML.replace(
+        "unknown_columns = \"ignore\"",
+        "unknown_columns = \"error\"",
+    );
+    let ds = Arc::new(Dataset::from_toml("strict.toml", &strict).unwrap());
+    let extra: Vec<String> = (0..100_000).map(|i| format!("X{i}")).collect();
+    let header = format!("{},{}", CAISO_HEADER.join(","), extra.join(","));
+    let msg = convert_err(&ds, format!("{header}\n").as_bytes()).to_string();
+    assert!(msg.len() < 4096, "{} bytes", msg.len());
+    assert!(
+        msg.contains("… (99960 more)]") && msg.contains("unknown_columns"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_column_the_header_repeats_is_an_error_not_a_guess() {
+    // Found by the bad-input corpus: `…,MW,GROUP,MW` imported the first `MW` and dropped the second unseen.
+    let ds = dataset("caiso_lmp_dam");
+    let rows = caiso_rows(2);
+    let mut header = CAISO_HEADER.to_vec();
+    header.push("mw");
+    let rows: Rows = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.push("7.5".into());
+            r
+        })
+        .collect();
+    let err = convert_err(&ds, &render(&header, &rows));
+    assert_eq!(
+        err,
+        ConvertError::DuplicateColumns {
+            file: FILE.into(),
+            columns: vec!["MW".into()],
+        }
+    );
+    assert!(err.to_string().contains("ambiguous"), "{err}");
+    // A repeated name no column reads is ignored like any unknown column.
+    let mut header = CAISO_HEADER.to_vec();
+    header.extend(["NOTE", "NOTE"]);
+    let rows: Rows = caiso_rows(2)
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.extend(["a".into(), "b".into()]);
+            r
+        })
+        .collect();
+    assert_counts(&convert_ok(&ds, &render(&header, &rows)).0, 2, 0);
+}
+
 fn with_extra_column(rows: &[Vec<String>]) -> Vec<u8> {
     let mut header = CAISO_HEADER.to_vec();
     header.insert(3, "EXTRA");
