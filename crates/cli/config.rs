@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use gridlake_lake::LakeLocation;
 use gridlake_notify::NotifyConfig;
 use gridlake_sources::SourcesConfig;
 use gridlake_sources::http::HttpConfig;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    /// Lake location (a directory).
+    /// Lake location: a directory (relative to this file) or `s3://bucket/prefix`.
     pub(crate) lake: Option<String>,
     /// Extra or overriding schema files (`*.toml`).
     pub(crate) schema_dir: Option<PathBuf>,
@@ -122,18 +123,31 @@ impl Config {
             .map(|d| relative_to_config(d.clone(), config_path))
     }
 
-    /// `--lake`, else `GRIDLAKE_LAKE`, else `lake` in the config, else `./gridlake-lake`.
-    pub(crate) fn resolve_lake(&self, flag: Option<&str>, config_path: Option<&Path>) -> PathBuf {
+    /// `--lake`, else `GRIDLAKE_LAKE`, else `lake` in the config, else `./gridlake-lake`. Each may be a
+    /// directory or `s3://bucket/prefix`.
+    pub(crate) fn resolve_lake(
+        &self,
+        flag: Option<&str>,
+        config_path: Option<&Path>,
+    ) -> anyhow::Result<LakeLocation> {
         if let Some(l) = flag {
-            return PathBuf::from(l);
+            return Ok(LakeLocation::parse(l)?);
         }
-        if let Some(l) = std::env::var_os("GRIDLAKE_LAKE").filter(|v| !v.is_empty()) {
-            return PathBuf::from(l);
+        if let Some(l) = std::env::var("GRIDLAKE_LAKE")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            return Ok(LakeLocation::parse(&l)?);
         }
         if let Some(l) = &self.lake {
-            return relative_to_config(PathBuf::from(l), config_path);
+            return Ok(match LakeLocation::parse(l)? {
+                LakeLocation::Local(dir) => {
+                    LakeLocation::Local(relative_to_config(dir, config_path))
+                }
+                s3 => s3,
+            });
         }
-        PathBuf::from("gridlake-lake")
+        Ok(LakeLocation::Local(PathBuf::from("gridlake-lake")))
     }
 }
 
