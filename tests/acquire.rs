@@ -104,6 +104,7 @@ impl Harness {
             dry_run,
             import: ImportOptions::default(),
             progress: Default::default(),
+            leases: Default::default(),
         };
         ingest_dataset(&self.lake, ds, source, &self.fetcher, p, &opts)
             .await
@@ -964,6 +965,7 @@ async fn microsecond_klines_with_a_header_through_http() {
         dry_run: false,
         import: ImportOptions::default(),
         progress: Default::default(),
+        leases: Default::default(),
     };
     let run = ingest_dataset(&lake, ds, source, &fetcher, p, &opts)
         .await
@@ -1024,6 +1026,7 @@ async fn jobs_bound_the_requests_in_flight() {
             dry_run: false,
             import: ImportOptions::default(),
             progress: Default::default(),
+            leases: Default::default(),
         };
         let run = ingest_dataset(&h.lake, ds, source, &h.fetcher, p, &opts)
             .await

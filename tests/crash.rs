@@ -22,7 +22,7 @@ fn config(dir: &Path, base: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[http]\ntime_scale = 0.001\n[sources.caiso]\nbase_url = \"{base}/oasisapi\"\nrate_limit = {{ initial = 50.0, max = 50.0 }}\n"
+            "[leases]\nttl_seconds = 1\n[http]\ntime_scale = 0.001\n[sources.caiso]\nbase_url = \"{base}/oasisapi\"\nrate_limit = {{ initial = 50.0, max = 50.0 }}\n"
         ),
     )
     .unwrap();
@@ -149,7 +149,9 @@ async fn kill_9_at_any_moment_loses_and_duplicates_nothing() {
         if killed {
             spread[((frac * 5.0) as usize).min(4)] += 1;
         }
-        // Run again to completion: the lake converges to the clean one.
+        // Run again to completion once the killed worker's leases have expired (1 s here, minutes in
+        // production): the lake converges to the clean one.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
         let status = ingest(&cfg, &lake).status().unwrap();
         assert!(
             status.code() == Some(0),

@@ -14,4 +14,6 @@ mod interop;
 mod lake;
 mod ledger;
 mod readme;
+mod s3;
 mod verify;
+mod workers;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gridlake_ingest::{
-    DatasetRun, Fetcher, ImportOptions, IngestOptions, PlanOptions, Progress, ProgressEvent, Shard,
-    Window, ingest_dataset, plan_dataset, window,
+    DatasetRun, Fetcher, ImportOptions, IngestOptions, LeaseOptions, PlanOptions, Progress,
+    ProgressEvent, Shard, Window, ingest_dataset, plan_dataset, window,
 };
 use gridlake_lake::{DayStatus, Lake};
 use gridlake_notify::{Notifier, RunReport};
@@ -32,6 +32,8 @@ pub(crate) struct Acquirer {
     notifier: Option<Notifier>,
     /// Progress bars on a terminal, nothing otherwise.
     pub(crate) progress: Progress,
+    /// This process's owner id and lease time, shared by all its datasets.
+    leases: LeaseOptions,
 }
 
 /// A progress bar per dataset on stderr when it is a terminal (and logs are off, which would tear it).
@@ -125,7 +127,12 @@ impl Acquirer {
         let notifier = Notifier::new(config.notify.clone())
             .context("[notify] in gridlake.toml is not usable")?;
         let notifier = notifier.is_enabled().then_some(notifier);
+        let leases = LeaseOptions {
+            ttl: std::time::Duration::from_secs(config.leases.ttl_seconds.max(1)),
+            ..LeaseOptions::default()
+        };
         Ok(Acquirer {
+            leases,
             progress: Progress::default(),
             notifier,
             lake,
@@ -209,6 +216,7 @@ impl Acquirer {
             dry_run: args.dry_run,
             import: ImportOptions::default(),
             progress: self.progress.clone(),
+            leases: self.leases.clone(),
         };
         Ok(ingest_dataset(&self.lake, ds, source, &self.fetcher, plan, &opts).await?)
     }

@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "gridlake", version, about, propagate_version = true)]
 pub(crate) struct Cli {
-    /// Lake location (directory). Default: $GRIDLAKE_LAKE, else `lake` in gridlake.toml, else ./gridlake-lake.
+    /// Lake location: a directory or s3://bucket/prefix (settings from AWS_*). Default: $GRIDLAKE_LAKE, else
+    /// `lake` in gridlake.toml, else ./gridlake-lake.
     #[arg(long, global = true)]
     pub(crate) lake: Option<String>,
     /// Config file. Default: ./gridlake.toml when present.

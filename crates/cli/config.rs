@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use gridlake_lake::LakeLocation;
 use gridlake_notify::NotifyConfig;
 use gridlake_sources::SourcesConfig;
 use gridlake_sources::http::HttpConfig;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    /// Lake location (a directory).
+    /// Lake location: a directory (relative to this file) or `s3://bucket/prefix`.
     pub(crate) lake: Option<String>,
     /// Extra or overriding schema files (`*.toml`).
     pub(crate) schema_dir: Option<PathBuf>,
@@ -29,6 +30,31 @@ pub(crate) struct Config {
     /// `[notify]`: email, webhook or command when a run ends with failures.
     #[serde(default)]
     pub(crate) notify: NotifyConfig,
+    /// `[leases]`: how long a worker's claim on a day lasts without renewal.
+    #[serde(default)]
+    pub(crate) leases: LeasesConfig,
+}
+
+/// `[leases]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LeasesConfig {
+    /// Seconds a lease lasts unless renewed (every third of it); a killed worker's days are free again this
+    /// long after it died (default 300).
+    #[serde(default = "default_lease_seconds")]
+    pub(crate) ttl_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    300
+}
+
+impl Default for LeasesConfig {
+    fn default() -> Self {
+        LeasesConfig {
+            ttl_seconds: default_lease_seconds(),
+        }
+    }
 }
 
 /// `[datasets.<dataset>]`.
@@ -122,18 +148,31 @@ impl Config {
             .map(|d| relative_to_config(d.clone(), config_path))
     }
 
-    /// `--lake`, else `GRIDLAKE_LAKE`, else `lake` in the config, else `./gridlake-lake`.
-    pub(crate) fn resolve_lake(&self, flag: Option<&str>, config_path: Option<&Path>) -> PathBuf {
+    /// `--lake`, else `GRIDLAKE_LAKE`, else `lake` in the config, else `./gridlake-lake`. Each may be a
+    /// directory or `s3://bucket/prefix`.
+    pub(crate) fn resolve_lake(
+        &self,
+        flag: Option<&str>,
+        config_path: Option<&Path>,
+    ) -> anyhow::Result<LakeLocation> {
         if let Some(l) = flag {
-            return PathBuf::from(l);
+            return Ok(LakeLocation::parse(l)?);
         }
-        if let Some(l) = std::env::var_os("GRIDLAKE_LAKE").filter(|v| !v.is_empty()) {
-            return PathBuf::from(l);
+        if let Some(l) = std::env::var("GRIDLAKE_LAKE")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            return Ok(LakeLocation::parse(&l)?);
         }
         if let Some(l) = &self.lake {
-            return relative_to_config(PathBuf::from(l), config_path);
+            return Ok(match LakeLocation::parse(l)? {
+                LakeLocation::Local(dir) => {
+                    LakeLocation::Local(relative_to_config(dir, config_path))
+                }
+                s3 => s3,
+            });
         }
-        PathBuf::from("gridlake-lake")
+        Ok(LakeLocation::Local(PathBuf::from("gridlake-lake")))
     }
 }
 

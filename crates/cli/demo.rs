@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use gridlake_lake::Lake;
+use gridlake_lake::{Lake, LakeLocation};
 use gridlake_replay::ReplayServer;
 use gridlake_replay::builtin;
 use gridlake_schema::{Catalog, date_to_day};
@@ -42,7 +42,7 @@ pub(crate) async fn run(
         .context("cannot start the demo's loopback HTTP server")?;
     let base = server.base_url();
     let lake_dir = lake_flag.unwrap_or("gridlake-demo-lake");
-    let lake = Lake::open_local(std::path::Path::new(lake_dir)).await?;
+    let lake = Lake::open_location(&LakeLocation::parse(lake_dir)?).await?;
     let config = Config {
         sources: sources_at(&base),
         ..Config::default()

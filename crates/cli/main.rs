@@ -104,8 +104,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             jobs,
         } => {
             let ds = catalog.get(&dataset)?;
-            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
-            let lake = Lake::open_local(&lake_dir).await?;
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
             let mut opts = ImportOptions {
                 declared_days: days.into_iter().map(date_to_day).collect(),
                 ..Default::default()
@@ -123,8 +123,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Demo => demo::run(catalog, cli.lake.as_deref(), cli.json).await,
         Command::Verify { dataset } => {
-            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
-            let lake = Lake::open_local(&lake_dir).await?;
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
             let violations = lake.verify(&catalog, dataset.as_deref()).await?;
             output::verify(lake.location(), &violations, cli.json)?;
             Ok(if violations.is_empty() {
@@ -134,8 +134,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         command => {
-            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
-            let lake = Lake::open_local(&lake_dir).await?;
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
             let mut acq = Acquirer::new(lake, catalog, config, acquire::today()?)?;
             acq.progress = acquire::terminal_progress(cli.verbose);
             run_fetching(&acq, command, cli.json).await

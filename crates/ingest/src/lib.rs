@@ -20,6 +20,6 @@ pub use plan::{
     DayView, Plan, PlanOptions, PlanReason, PlannedDay, Shard, SkipReason, Window, plan_days,
 };
 pub use run::{
-    DatasetRun, IngestOptions, Progress, ProgressEvent, RequestReport, ingest_dataset,
-    plan_dataset, window,
+    DatasetRun, IngestOptions, LeaseOptions, Progress, ProgressEvent, RequestReport,
+    ingest_dataset, plan_dataset, window,
 };

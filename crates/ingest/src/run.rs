@@ -33,6 +33,27 @@ pub struct IngestOptions {
     pub import: ImportOptions,
     /// Where the run reports how far it is.
     pub progress: Progress,
+    /// Leases that keep several workers sharing a lake off each other's days.
+    pub leases: LeaseOptions,
+}
+
+/// How a worker claims the days it fetches (`_gridlake/locks/<dataset>/<day>`).
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    /// This worker's owner id (one per process).
+    pub owner: String,
+    /// Lease time; renewed every third of it while the worker works, so a killed worker's days are free
+    /// again this long after it died.
+    pub ttl: std::time::Duration,
+}
+
+impl Default for LeaseOptions {
+    fn default() -> Self {
+        LeaseOptions {
+            owner: gridlake_lake::new_owner_id(),
+            ttl: std::time::Duration::from_secs(300),
+        }
+    }
 }
 
 /// A step of a run, for progress displays.
@@ -193,6 +214,10 @@ enum Fetched {
     Failed {
         message: String,
         attempts: u32,
+    },
+    /// Another worker holds a live lease on one of the days, or finished them after this run planned them.
+    Elsewhere {
+        message: String,
     },
 }
 
@@ -387,6 +412,13 @@ pub async fn ingest_dataset(
                 report.message = Some(message.clone());
                 (DayState::Failed, Some(message))
             }
+            Fetched::Elsewhere { message } => {
+                // Not an attempt of this worker: no ledger record, no day result.
+                report.outcome = "elsewhere".into();
+                report.message = Some(message);
+                reports.push(report);
+                continue;
+            }
         };
         for &day in &req.days {
             if day_results.contains_key(&day) {
@@ -430,6 +462,105 @@ pub async fn ingest_dataset(
 /// One request: download (with retries), verify, inspect, convert and commit each day it fills.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_and_commit(
+    lake: &Lake,
+    ds: Arc<Dataset>,
+    source: Arc<dyn Source>,
+    fetcher: &Fetcher,
+    req: &SourceRequest,
+    run_id: &str,
+    locks: &DayLocks,
+    opts: &IngestOptions,
+) -> Result<Fetched, ImportError> {
+    // Claim every day of the request before fetching: two workers never fetch or commit the same day.
+    let mut leases = Vec::with_capacity(req.days.len());
+    for &day in &req.days {
+        match lake
+            .try_lease_as(&opts.leases.owner, ds.name(), day, opts.leases.ttl)
+            .await
+        {
+            Ok(Some(lease)) => leases.push(lease),
+            Ok(None) => {
+                release_all(leases).await;
+                return Ok(Fetched::Elsewhere {
+                    message: format!(
+                        "{} is leased by another worker; it is left to that worker",
+                        day_to_string(day)
+                    ),
+                });
+            }
+            Err(e) => {
+                release_all(leases).await;
+                return Ok(Fetched::Failed {
+                    message: format!("could not claim {}: {e}", day_to_string(day)),
+                    attempts: 0,
+                });
+            }
+        }
+    }
+    // A worker that held a lease may have finished the days since this run planned them.
+    if !opts.plan.force && done_elsewhere(lake, ds.name(), &req.days).await {
+        release_all(leases).await;
+        return Ok(Fetched::Elsewhere {
+            message: "another worker committed these days after this run planned them".into(),
+        });
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let keeper = tokio::spawn(keep_leases(leases, stopped));
+    let result = fetch_and_commit_leased(lake, ds, source, fetcher, req, run_id, locks, opts).await;
+    let _ = stop.send(());
+    let _ = keeper.await;
+    result
+}
+
+/// Whether every day already has a complete file (the planner saw them missing, failed or incomplete).
+async fn done_elsewhere(lake: &Lake, dataset: &str, days: &[i32]) -> bool {
+    for &day in days {
+        match lake.read_footer(dataset, day).await {
+            Ok(Some(f))
+                if DayState::of_committed(f.rows, f.expected_rows) == DayState::Complete => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Renews the leases every third of their time until told to stop, then releases them.
+async fn keep_leases(
+    mut leases: Vec<gridlake_lake::Lease>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let every = leases
+        .iter()
+        .map(gridlake_lake::Lease::renew_every)
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            () = tokio::time::sleep(every) => {
+                for lease in &mut leases {
+                    if let Err(e) = lease.renew().await {
+                        tracing::warn!(error = %e, "a lease could not be renewed");
+                    }
+                }
+            }
+        }
+    }
+    release_all(leases).await;
+}
+
+async fn release_all(leases: Vec<gridlake_lake::Lease>) {
+    for lease in leases {
+        if let Err(e) = lease.release().await {
+            // An unreleased lease only delays other workers until it expires.
+            tracing::warn!(error = %e, "a lease could not be released");
+        }
+    }
+}
+
+/// One request whose days this worker holds.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_and_commit_leased(
     lake: &Lake,
     ds: Arc<Dataset>,
     source: Arc<dyn Source>,

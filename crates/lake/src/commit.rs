@@ -11,7 +11,7 @@ use arrow_row::{RowConverter, SortField};
 use bytes::Bytes;
 use gridlake_schema::{Dataset, day_to_string};
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, UpdateVersion};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
@@ -22,6 +22,11 @@ use crate::error::LakeError;
 use crate::footer::FooterMeta;
 use crate::layout::Lake;
 use crate::ledger::DayState;
+use crate::swap::{Expect, SwapError};
+
+/// Reads, merges and conditional writes of one day before giving up: each retry means another writer
+/// committed the same day meanwhile, which leases make rare; three in a row means something is wrong.
+const COMMIT_ATTEMPTS: u32 = 3;
 
 /// Rows per row group: large enough for scans, small enough to bound a reader's memory.
 const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -64,8 +69,10 @@ pub struct DayCommit {
 
 impl Lake {
     /// Upserts `incoming` (rows of one day, in the dataset's schema) into the day's file: the day's new file
-    /// holds the current rows whose key is not incoming, plus every incoming row, sorted by key; it is staged
-    /// and swapped in atomically. Re-committing an input the day already holds rewrites nothing.
+    /// holds the current rows whose key is not incoming, plus every incoming row, sorted by key; it is swapped
+    /// in atomically, conditional on the file read (see [`CommitStyle`](crate::CommitStyle)): when another
+    /// writer committed the day meanwhile, the merge is redone on top of its file. Re-committing an input
+    /// the day already holds rewrites nothing.
     pub async fn commit_day(
         &self,
         ds: Arc<Dataset>,
@@ -75,40 +82,51 @@ impl Lake {
         run_id: &str,
     ) -> Result<DayCommit, LakeError> {
         let final_path = self.partition_path(ds.name(), day);
-        let existing = match self.store.get(&final_path).await {
-            Ok(r) => Some(
-                r.bytes()
-                    .await
-                    .map_err(|e| self.err("read", &final_path, e))?,
-            ),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => return Err(self.err("read", &final_path, e)),
-        };
-        let run_id = run_id.to_string();
-        let path_text = final_path.to_string();
-        // Decoding, merging, sorting and encoding are CPU work: keep them off the async workers.
-        let encoded = tokio::task::spawn_blocking(move || {
-            merge_and_encode(&ds, day, existing, incoming, input, &run_id, &path_text)
-        })
-        .await
-        .map_err(|e| LakeError::Format {
-            lake: self.location.clone(),
-            message: format!("commit task failed: {e}"),
-        })??;
-        let MergeOutcome { bytes, commit } = encoded;
-        let Some(bytes) = bytes else {
-            return Ok(commit);
-        };
-        let staged = self.staging_path("part");
-        self.store
-            .put(&staged, PutPayload::from(bytes))
+        for _ in 0..COMMIT_ATTEMPTS {
+            let (existing, expect) = match self.store.get(&final_path).await {
+                Ok(r) => {
+                    let seen = UpdateVersion {
+                        e_tag: r.meta.e_tag.clone(),
+                        version: r.meta.version.clone(),
+                    };
+                    let bytes = r
+                        .bytes()
+                        .await
+                        .map_err(|e| self.err("read", &final_path, e))?;
+                    (Some(bytes), Expect::Version(seen))
+                }
+                Err(object_store::Error::NotFound { .. }) => (None, Expect::Absent),
+                Err(e) => return Err(self.err("read", &final_path, e)),
+            };
+            let run_id = run_id.to_string();
+            let path_text = final_path.to_string();
+            let (ds, incoming, input) = (Arc::clone(&ds), incoming.clone(), input.clone());
+            // Decoding, merging, sorting and encoding are CPU work: keep them off the async workers.
+            let encoded = tokio::task::spawn_blocking(move || {
+                merge_and_encode(&ds, day, existing, incoming, input, &run_id, &path_text)
+            })
             .await
-            .map_err(|e| self.err("write", &staged, e))?;
-        if let Err(e) = self.store.rename(&staged, &final_path).await {
-            let _ = self.store.delete(&staged).await;
-            return Err(self.err("rename", &final_path, e));
+            .map_err(|e| LakeError::Format {
+                lake: self.location.clone(),
+                message: format!("commit task failed: {e}"),
+            })??;
+            let MergeOutcome { bytes, commit } = encoded;
+            let Some(bytes) = bytes else {
+                return Ok(commit);
+            };
+            match self.swap_in(&final_path, bytes, expect).await {
+                Ok(_) => return Ok(commit),
+                // Another writer committed the day between our read and our write: its rows must not be
+                // lost, so merge again on top of its file.
+                Err(SwapError::Conflict) => continue,
+                Err(SwapError::Failed(e)) => return Err(e),
+            }
         }
-        Ok(commit)
+        Err(LakeError::Conflict {
+            lake: self.location.clone(),
+            path: final_path.to_string(),
+            attempts: COMMIT_ATTEMPTS,
+        })
     }
 
     /// Reads the footer metadata of one partition file: one ranged GET of its tail (two when the footer is

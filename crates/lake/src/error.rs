@@ -58,4 +58,46 @@ pub enum LakeError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// Other writers kept replacing a day's file while this commit merged.
+    #[error(
+        "lake at {lake}: `{path}` was replaced by another writer {attempts} times while this commit merged; several workers on one lake must take leases (README: Lake on S3), then run again"
+    )]
+    Conflict {
+        /// Lake location.
+        lake: String,
+        /// Object path.
+        path: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// An `s3://` lake could not be set up from the environment.
+    #[error(
+        "lake at {lake}: cannot set up S3 access: {source}. Set AWS_REGION and credentials (AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, or an instance/task role); for a local S3-compatible server also AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true"
+    )]
+    S3Config {
+        /// Lake location.
+        lake: String,
+        /// Cause.
+        source: Box<object_store::Error>,
+    },
+    /// A lake location that is not a directory nor an `s3://bucket/prefix` URL.
+    #[error("lake location `{location}`: {message}")]
+    Location {
+        /// What was given.
+        location: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// A lease this worker held was taken over (it expired) or removed.
+    #[error(
+        "lease `{path}` of lake {lake} is no longer held by {owner}: it expired and another worker took it over. Stop working on the day; raise the lease time if work takes longer than it"
+    )]
+    LeaseLost {
+        /// Lake location.
+        lake: String,
+        /// Lock object path.
+        path: String,
+        /// This worker's owner id.
+        owner: String,
+    },
 }

@@ -27,12 +27,38 @@ pub struct LakeInfo {
     pub created_at: String,
 }
 
+/// How a day's new file replaces the old one atomically: the one place local disk and S3 differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommitStyle {
+    /// Write under `_gridlake/staging/`, then rename onto the final name. For local disk, where a rename is
+    /// atomic and free, and where object_store's own PUT would stage a `part-0.parquet#N` file *inside*
+    /// the table folder (pyarrow would read it).
+    StageAndRename,
+    /// One PUT straight to the final key, conditional on what was read: `PutMode::Create` for a day's first
+    /// file, `PutMode::Update` (the e_tag/version read before) for a replacement. For S3 and other object
+    /// stores, where a PUT is atomic (never visible partially) and a rename is a copy plus a delete.
+    ConditionalPut,
+}
+
 /// A lake over an object store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Lake {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) root: Path,
     pub(crate) location: String,
+    pub(crate) commit_style: CommitStyle,
+}
+
+// By hand: the location says which lake it is; the store's own Debug is long, and a store is the one thing
+// here that could carry credentials (object_store redacts its own, a wrapper might not).
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake")
+            .field("location", &self.location)
+            .field("commit_style", &self.commit_style)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Lake {
@@ -52,12 +78,13 @@ impl Lake {
             store: Arc::new(store),
             root: Path::default(),
             location: dir.display().to_string(),
+            commit_style: CommitStyle::StageAndRename,
         };
         lake.init().await?;
         Ok(lake)
     }
 
-    /// A lake under `root` of an existing store (S3, memory, a wrapped store).
+    /// A lake under `root` of an existing object store (S3, memory), committing by conditional PUT.
     pub async fn open(
         store: Arc<dyn ObjectStore>,
         root: Path,
@@ -67,9 +94,27 @@ impl Lake {
             store,
             root,
             location: location.into(),
+            commit_style: CommitStyle::ConditionalPut,
         };
         lake.init().await?;
         Ok(lake)
+    }
+
+    /// The same lake seen through a wrapper of its store (request counting, fault injection): root,
+    /// location and commit style stay.
+    pub fn wrap_store(
+        &self,
+        wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> Lake {
+        Lake {
+            store: wrap(Arc::clone(&self.store)),
+            ..self.clone()
+        }
+    }
+
+    /// How this lake makes a commit atomic.
+    pub fn commit_style(&self) -> CommitStyle {
+        self.commit_style
     }
 
     /// Human-readable location (a path or URL).

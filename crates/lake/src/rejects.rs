@@ -8,11 +8,12 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use gridlake_schema::{Reject, day_to_string};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::ObjectStoreExt;
 
 use crate::commit::encode_batches;
 use crate::error::LakeError;
 use crate::layout::Lake;
+use crate::swap::{Expect, SwapError};
 
 /// The folder value for rejects without a day.
 pub(crate) const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -85,15 +86,15 @@ impl Lake {
             path: path.to_string(),
             source,
         })?;
-        let staged = self.staging_path("rejects");
-        self.store
-            .put(&staged, PutPayload::from(bytes))
-            .await
-            .map_err(|e| self.err("write", &staged, e))?;
-        self.store
-            .rename(&staged, &path)
-            .await
-            .map_err(|e| self.err("rename", &path, e))?;
-        Ok(())
+        // Same input, same rejects: an overwrite by a concurrent writer is harmless, so no condition.
+        match self.swap_in(&path, bytes, Expect::Anything).await {
+            Ok(_) => Ok(()),
+            Err(SwapError::Failed(e)) => Err(e),
+            Err(SwapError::Conflict) => Err(LakeError::Conflict {
+                lake: self.location.clone(),
+                path: path.to_string(),
+                attempts: 1,
+            }),
+        }
     }
 }
