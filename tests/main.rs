@@ -17,3 +17,4 @@ mod readme;
 mod s3;
 mod verify;
 mod workers;
+mod write_failures;
