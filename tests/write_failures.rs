@@ -44,7 +44,7 @@ async fn failed_write_keeps_the_previous_day(lake: Lake, listing: impl Fn() -> V
     let s = import_files(
         &flaky,
         Arc::clone(&ds),
-        &[second.clone()],
+        std::slice::from_ref(&second),
         &ImportOptions::default(),
     )
     .await
