@@ -1138,3 +1138,57 @@ async fn debug_logs_never_print_a_token() {
             .all(|r| r.header("authorization") == Some(format!("Bearer {TOKEN}").as_str()))
     );
 }
+
+/// `HTTP_PROXY` / `HTTPS_PROXY` are honoured: the source's host does not resolve, and the request reaches the
+/// recordings only through the proxy named in the environment (the replay server, answering proxy-form requests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_go_through_the_proxy_in_the_environment() {
+    let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gridlake.toml");
+    std::fs::write(
+        &config,
+        "lake = \"lake\"\n[http]\nmax_attempts = 1\n[sources.nyiso]\nbase_url = \"http://mis.nyiso.invalid/public/csv\"\n",
+    )
+    .unwrap();
+    let proxy = server.base_url();
+    let run = |env: &[(&str, &str)]| {
+        gridlake_in(
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "ingest",
+                "nyiso_lbmp_dam_zonal",
+                "--start",
+                "2024-03-10",
+                "--end",
+                "2024-03-10",
+                "--force",
+            ],
+            Some(dir.path()),
+            env,
+        )
+    };
+    let direct = run(&[("GRIDLAKE_TODAY", "2026-01-15"), ("NO_PROXY", "*")]);
+    assert_eq!(
+        direct.status.code(),
+        Some(3),
+        "without the proxy the host does not resolve"
+    );
+    assert_eq!(server.request_count(), 0);
+    let proxied = run(&[
+        ("GRIDLAKE_TODAY", "2026-01-15"),
+        ("HTTP_PROXY", &proxy),
+        ("NO_PROXY", ""),
+    ]);
+    assert_eq!(
+        proxied.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&proxied),
+        String::from_utf8_lossy(&proxied.stderr)
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].header("host"), Some("mis.nyiso.invalid"));
+}
