@@ -14,19 +14,16 @@
 //! day of a worker that was killed; a live worker renews well before it (every third of the lease time).
 //! Clocks of the workers must agree to well within the lease time (NTP does).
 //!
-//! Local disk has create-if-absent (a hard link) but no compare-and-swap on content, so a takeover there
-//! moves the expired lock aside by rename (only one of two racing renames finds it) and then creates a
-//! new one; a third worker creating in between wins, and the taker backs off.
+//! Local disk has create-if-absent (a hard link) but no compare-and-swap on content, so a takeover there is
+//! claimed by creating `_gridlake/locks/.claims/<lock>@<version>` (only one worker can) before the claimant
+//! overwrites the expired lock; the lock itself never disappears, so no plain create can slip in.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use gridlake_schema::day_to_string;
 use object_store::path::Path;
-use object_store::{
-    ObjectStoreExt, PutMode, PutOptions, PutPayload, PutResult, RenameOptions, RenameTargetMode,
-    UpdateVersion,
-};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, PutResult, UpdateVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LakeError;
@@ -138,7 +135,7 @@ impl Lake {
                 Ok(Some(r)) => Ok(Some(self.lease(path, info, ttl, &r))),
                 Ok(None) => Ok(None),
                 Err(LeaseWriteError::NoUpdate) => {
-                    self.take_over_by_rename(&path, &info, ttl, held).await
+                    self.take_over_by_claim(&path, &info, ttl, &seen).await
                 }
                 Err(LeaseWriteError::Store(e)) => Err(e),
             };
@@ -215,42 +212,39 @@ impl Lake {
         }
     }
 
-    /// Takeover on a store without update-if-match (local disk): move the expired lock aside, check it
-    /// was the one we judged expired, then create ours.
-    async fn take_over_by_rename(
+    /// Takeover on a store without update-if-match (local disk). Moving the expired lock aside and creating a
+    /// new one leaves a moment with no lock, in which a third worker's plain create wins too (two holders).
+    /// Instead, the takeover of one expired version of the lock is claimed by creating a claim object named
+    /// after that version: create-if-absent lets exactly one worker claim it, and only the claimant overwrites
+    /// the lock, which never disappears. Claims are kept (a few bytes per takeover, which only follows a
+    /// crash), so a slow worker can never claim a version that was already taken over.
+    async fn take_over_by_claim(
         &self,
         path: &Path,
         info: &LeaseInfo,
         ttl: Duration,
-        judged: Option<LeaseInfo>,
+        seen: &UpdateVersion,
     ) -> Result<Option<Lease>, LakeError> {
-        let aside = self.path(&format!(
-            "_gridlake/locks/.expired-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        match self.store.rename(path, &aside).await {
-            Ok(()) => {}
-            // Another worker moved it first: it is taking over.
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.err("rename", path, e)),
+        let version = seen
+            .e_tag
+            .clone()
+            .or_else(|| seen.version.clone())
+            .unwrap_or_default();
+        let lock_name = path.as_ref().replace('/', "~");
+        let claim = self.path(&format!("_gridlake/locks/.claims/{lock_name}@{version}"));
+        match self.put_lease(&claim, info, PutMode::Create).await {
+            Ok(Some(_)) => {}
+            Ok(None) | Err(LeaseWriteError::NoUpdate) => return Ok(None),
+            Err(LeaseWriteError::Store(e)) => return Err(e),
         }
-        let moved = self.read_lease(&aside).await?.and_then(|(i, _)| i);
-        if moved != judged {
-            // Between our read and our rename the lock was renewed or taken over: put it back.
-            let opts = RenameOptions {
-                target_mode: RenameTargetMode::Create,
-                ..Default::default()
-            };
-            if self.store.rename_opts(&aside, path, opts).await.is_err() {
-                let _ = self.store.delete(&aside).await;
-            }
-            return Ok(None);
+        // The lock must still be the version judged expired (its holder did not renew in between).
+        match self.read_lease(path).await? {
+            Some((_, now)) if now == *seen => {}
+            _ => return Ok(None),
         }
-        let _ = self.store.delete(&aside).await;
-        match self.put_lease(path, info, PutMode::Create).await {
+        match self.put_lease(path, info, PutMode::Overwrite).await {
             Ok(Some(r)) => Ok(Some(self.lease(path.clone(), info.clone(), ttl, &r))),
-            Ok(None) => Ok(None),
-            Err(LeaseWriteError::NoUpdate) => Ok(None),
+            Ok(None) | Err(LeaseWriteError::NoUpdate) => Ok(None),
             Err(LeaseWriteError::Store(e)) => Err(e),
         }
     }
