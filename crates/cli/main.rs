@@ -6,6 +6,7 @@ mod args;
 mod config;
 mod demo;
 mod output;
+mod sql;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -122,6 +123,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Demo => demo::run(catalog, cli.lake.as_deref(), cli.json).await,
+        Command::Sql(args) => {
+            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
+            let lake = Lake::open_local(&lake_dir).await?;
+            sql::sql(lake, catalog, args).await
+        }
+        Command::Status { html, svg } => {
+            let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
+            let lake = Lake::open_local(&lake_dir).await?;
+            sql::status(lake, &catalog, html.as_deref(), svg.as_deref()).await
+        }
         command => {
             let lake_dir = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref());
             let lake = Lake::open_local(&lake_dir).await?;
@@ -197,6 +208,8 @@ pub(crate) async fn run_fetching(
         Command::Import { .. }
         | Command::Validate { .. }
         | Command::Datasets { .. }
+        | Command::Sql(_)
+        | Command::Status { .. }
         | Command::Demo => {
             anyhow::bail!("internal: {name} is not a fetching command", name = "this")
         }
