@@ -12,3 +12,4 @@ mod interop;
 mod lake;
 mod ledger;
 mod readme;
+mod shell;
