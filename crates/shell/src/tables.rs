@@ -333,7 +333,7 @@ impl TableFunctionImpl for GapsFunction {
             Some(d) => d,
             None => return plan_err!("{usage}"),
         };
-        if !self.datasets.iter().any(|d| *d == dataset) {
+        if !self.datasets.contains(&dataset) {
             return plan_err!(
                 "gaps(): unknown dataset `{dataset}`; known: {}",
                 self.datasets.join(", ")
