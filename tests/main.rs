@@ -15,6 +15,7 @@ mod lake;
 mod ledger;
 mod readme;
 mod s3;
+mod shell;
 mod verify;
 mod workers;
 mod write_failures;

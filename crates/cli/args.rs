@@ -115,9 +115,47 @@ pub(crate) enum Command {
         /// Only this dataset.
         dataset: Option<String>,
     },
+    /// SQL over the lake (DataFusion): every dataset, `ledger`, `ledger_log`, `rejects` and `gaps()` are
+    /// tables. With no -c/-f/--query: a REPL on a terminal, else the statements read from stdin. Runs -c,
+    /// then -f, then --query, each in the order given; the first error stops the batch (exit 1).
+    Sql(SqlArgs),
+    /// Days per state of every dataset, and a coverage calendar (--html or --svg).
+    Status {
+        /// Write a self-contained HTML calendar (one cell per day, coloured by state) to FILE.
+        #[arg(long, value_name = "FILE", conflicts_with = "svg")]
+        html: Option<PathBuf>,
+        /// Write the calendar as an SVG image to FILE.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
     /// Offline demo: serves recorded responses on a loopback HTTP server and ingests every built-in source
     /// through the real HTTP path, then prints gaps and a summary.
     Demo,
+}
+
+/// `gridlake sql`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SqlArgs {
+    /// SQL to run (one or more statements); repeatable.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub(crate) commands: Vec<String>,
+    /// A file of SQL statements to run; repeatable.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// A canned query from queries/ (`\queries` in the shell lists them).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) query: Option<String>,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub(crate) format: gridlake_shell::OutputFormat,
+    /// Write results to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<gridlake_shell::OutputFormat, String> {
+    s.parse()
+        .map_err(|e: gridlake_shell::ShellError| e.to_string())
 }
 
 /// Options shared by the commands that fetch.

@@ -6,6 +6,7 @@ mod args;
 mod config;
 mod demo;
 mod output;
+mod sql;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -133,6 +134,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_FAILURES
             })
         }
+        Command::Sql(args) => {
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
+            sql::sql(lake, catalog, args).await
+        }
+        Command::Status { html, svg } => {
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
+            sql::status(lake, &catalog, html.as_deref(), svg.as_deref()).await
+        }
         command => {
             let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
             let lake = Lake::open_location(&location).await?;
@@ -210,6 +221,8 @@ pub(crate) async fn run_fetching(
         | Command::Validate { .. }
         | Command::Datasets { .. }
         | Command::Verify { .. }
+        | Command::Sql(_)
+        | Command::Status { .. }
         | Command::Demo => {
             anyhow::bail!("internal: {name} is not a fetching command", name = "this")
         }
