@@ -8,6 +8,7 @@ mod demo;
 mod output;
 mod sql;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -64,6 +65,8 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Escape codes belong on a terminal, not in the log file cron or systemd redirects stderr to.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

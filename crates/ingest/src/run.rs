@@ -441,10 +441,12 @@ pub async fn ingest_dataset(
         }
         reports.push(report);
     }
+    tracing::debug!(records = records.len(), "phase: ledger");
     lake.ledger()
         .append(&records)
         .await
         .map_err(ImportError::Ledger)?;
+    tracing::debug!("phase: done");
     summary.failed_days = day_results
         .values()
         .filter(|d| d.state == DayState::Failed)
@@ -472,6 +474,9 @@ async fn fetch_and_commit(
     opts: &IngestOptions,
 ) -> Result<Fetched, ImportError> {
     // Claim every day of the request before fetching: two workers never fetch or commit the same day.
+    // The `phase:` debug events name the stage a run is in (the crash harness reads them to report where
+    // its kills landed; with `-vv` they show where a slow run spends its time).
+    tracing::debug!(input = %req.input_name, days = req.days.len(), "phase: lease");
     let mut leases = Vec::with_capacity(req.days.len());
     for &day in &req.days {
         match lake
@@ -617,6 +622,7 @@ async fn fetch_and_commit_leased(
         display: req.input_name.clone(),
         context,
     };
+    tracing::debug!(input = %req.input_name, "phase: convert");
     let mut file = convert_blocking(Arc::clone(&ds), input, opts.import.limits.clone()).await;
     drop(download);
     let mut commits = Vec::new();
@@ -629,6 +635,7 @@ async fn fetch_and_commit_leased(
         for l in &held {
             guards.push(l.lock().await);
         }
+        tracing::debug!(input = %req.input_name, days = days.len(), "phase: commit");
         let committed = commit_member(
             lake.clone(),
             Arc::clone(&ds),

@@ -62,6 +62,8 @@ impl Lake {
                 ),
             }));
         }
+        // Named like the ingest's `phase:` events: the crash harness reports which step its kills hit.
+        tracing::debug!(%path, len = bytes.len(), "phase: publish");
         match self.commit_style {
             CommitStyle::StageAndRename => self.stage_and_rename(path, bytes, &expect).await,
             CommitStyle::ConditionalPut => self.conditional_put(path, bytes, expect).await,
