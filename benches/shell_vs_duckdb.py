@@ -535,7 +535,8 @@ def markdown(res):
                     for ds, x in lk["datasets"].items() if ds != "rejects")
         + f", {lk['datasets']['rejects']['rows']} rejects.",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM (1-min load at start "
-        f"{m['loadavg_1m_at_start']}). Versions: {v['gridlake']}, DuckDB {v['duckdb']}.",
+        f"{m['loadavg_1m_at_start']}). Versions: {v['gridlake']}, DuckDB {v['duckdb']}. gridlake binary: "
+        f"`{res['gridlake_binary']['path']}` ({res['gridlake_binary']['profile']} build).",
         "- Both engines read the same Parquet files; DuckDB's `ledger` is a Parquet materialisation of gridlake's "
         "`ledger` (gridlake computes it from the run records at every scan). Results were checked equal "
         "(row count and checksum) before timing.",
@@ -627,6 +628,9 @@ def main():
            "config": {"repeat": args.repeat, "cold_repeat": args.cold_repeat, "quick": q}, "lake": lk}
     gv = subprocess.run([str(args.gridlake), "--version"], capture_output=True, text=True).stdout.strip()
     res["versions"] = {"gridlake": gv, "duckdb": duckdb.__version__}
+    # Which build ran: a dev-profile binary (workspace crates unoptimised) understates gridlake.
+    res["gridlake_binary"] = {"path": str(args.gridlake),
+                              "profile": "release" if "/release/" in str(args.gridlake) else "not release"}
     with tempfile.TemporaryDirectory(prefix="shellbench-") as tmp:
         scratch = Path(tmp)
         ledger = data / f"{lake.name}.ledger.parquet"
