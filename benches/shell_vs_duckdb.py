@@ -320,6 +320,14 @@ def duckdb_connect(lake, ledger_parquet, threads=None):
             f"hive_partitioning = true, hive_types = {{'date': DATE}})"
         )
     con.execute(f"CREATE VIEW ledger AS SELECT * FROM read_parquet('{ledger_parquet}')")
+    if not list(Path(lake).glob("_gridlake/rejects/*/*/*.parquet")):
+        # A lake without rejects (a --quick one can be): read_parquet fails on no files, so an empty view.
+        con.execute(
+            "CREATE VIEW rejects AS SELECT NULL::VARCHAR AS dataset, NULL::DATE AS date, NULL::VARCHAR AS input, "
+            "NULL::VARCHAR AS input_sha256, NULL::BIGINT AS line, NULL::VARCHAR AS \"column\", NULL::VARCHAR AS value, "
+            "NULL::VARCHAR AS reason, NULL::VARCHAR AS raw, NULL::VARCHAR AS run_id WHERE false"
+        )
+        return con
     con.execute(
         "CREATE VIEW rejects AS SELECT dataset, "
         "CASE WHEN date = '__HIVE_DEFAULT_PARTITION__' THEN NULL ELSE CAST(date AS DATE) END AS date, "
