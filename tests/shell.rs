@@ -454,6 +454,176 @@ fn the_repl_runs_queries_and_commands_and_keeps_history_across_starts() {
     assert!(second.contains("| 2018-11-09 | failed"), "{second}");
 }
 
+/// The output of each step of the pty script's "commands" phase, by step name.
+fn repl_steps(transcript: &str) -> std::collections::HashMap<String, String> {
+    transcript
+        .split("=== STEP ")
+        .skip(1)
+        .filter_map(|part| {
+            let (name, text) = part.split_once(" ===")?;
+            Some((name.to_string(), text.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_repl_lists_datasets_and_queries_runs_canned_queries_and_files_and_switches_format_and_timing()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_gridlake");
+    let transcript = run_python(
+        &std::fs::read_to_string(repo().join("tests/repl_pty.py")).unwrap(),
+        &[
+            bin,
+            &lake_arg(),
+            &dir.path().display().to_string(),
+            "commands",
+        ],
+    );
+    let steps = repl_steps(&transcript);
+    let get = |name: &str| {
+        steps
+            .get(name)
+            .unwrap_or_else(|| panic!("no step {name} in:\n{transcript}"))
+            .as_str()
+    };
+    // A table row, whatever the column widths: the cells trimmed, in order.
+    let has_row = |text: &str, cells: &[&str]| {
+        text.lines().any(|l| {
+            let got: Vec<&str> = l
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            got.len() >= cells.len() && got[..cells.len()] == *cells
+        })
+    };
+
+    // \datasets: every catalog dataset, whether the lake has it and its partition days (25 real CAISO days
+    // plus the incomplete 2018-11-08; the failed, no_data and missing days have no file; 3 REACH days).
+    let datasets = get("datasets");
+    assert!(
+        has_row(datasets, &["dataset", "in_lake", "days", "description"]),
+        "{datasets}"
+    );
+    assert!(
+        has_row(datasets, &["caiso_lmp_dam", "yes", "26"]),
+        "{datasets}"
+    );
+    assert!(
+        has_row(datasets, &["binance_klines", "yes", "1"]),
+        "{datasets}"
+    );
+    assert!(
+        has_row(datasets, &["reach_dosimeter", "yes", "3"]),
+        "{datasets}"
+    );
+    assert!(
+        has_row(datasets, &["nyiso_lbmp_dam_zonal", "no", "0"]),
+        "{datasets}"
+    );
+    assert!(
+        !datasets.contains("rows in"),
+        "a listing has no timing line: {datasets}"
+    );
+
+    // \queries: the five files of queries/, each with the first line of its comment.
+    let queries = get("queries");
+    for (name, description) in [
+        (
+            "completeness_by_month",
+            "Completeness per dataset and month",
+        ),
+        ("daily_lmp", "Daily peak and average LMP per pricing node"),
+        (
+            "daily_ohlc",
+            "Daily open/high/low/close and volume per symbol",
+        ),
+        ("telemetry_availability", "REACH telemetry availability"),
+        (
+            "top_reject_reasons",
+            "The most frequent reasons rows were rejected",
+        ),
+    ] {
+        assert!(
+            queries
+                .lines()
+                .any(|l| l.contains(&format!("| {name} ")) && l.contains(description)),
+            "{name}: {queries}"
+        );
+    }
+
+    // \run NAME: the canned query's result, as the snapshot of `--query daily_ohlc` has it.
+    let run = get("run");
+    assert!(
+        has_row(
+            run,
+            &[
+                "2021-11-27",
+                "ADABTC",
+                "0.00002853",
+                "0.00002865",
+                "0.00002849",
+                "0.00002865",
+                "384968.0",
+                "566",
+                "10"
+            ]
+        ),
+        "{run}"
+    );
+    assert!(run.contains("1 row in "), "{run}");
+
+    // \i FILE: both statements of the file in order; the `;` inside the comment ends nothing.
+    let include = get("include");
+    let count = include.find("reach_rows").expect("first statement");
+    let origin = include.find("from the file").expect("second statement");
+    assert!(count < origin, "{include}");
+    // One timing line per statement of the file.
+    assert_eq!(include.matches("1 row in ").count(), 2, "{include}");
+
+    // \timing off: results without the `N rows in S` line; \timing again brings it back.
+    assert!(get("timing_off").contains("timing off"));
+    let untimed = get("untimed_query");
+    assert!(has_row(untimed, &["42"]), "{untimed}");
+    assert!(!untimed.contains("row in"), "{untimed}");
+    assert!(get("timing_on").contains("timing on"));
+    let timed = get("timed_query");
+    assert!(
+        has_row(timed, &["42"]) && timed.contains("1 row in "),
+        "{timed}"
+    );
+
+    // \format csv: a header line and comma-separated rows, no table borders; \format table returns to tables.
+    assert!(get("format_csv").contains("format: csv"));
+    let csv: Vec<String> = get("csv_query")
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    let at = csv
+        .iter()
+        .position(|l| l == "day,state")
+        .unwrap_or_else(|| panic!("no CSV header: {csv:?}"));
+    // gaps() lists gap days only: 2018-11-10 (no_data) is not one.
+    assert_eq!(
+        csv[at + 1..at + 4],
+        [
+            "2018-11-07,missing",
+            "2018-11-08,incomplete",
+            "2018-11-09,failed"
+        ],
+        "{csv:?}"
+    );
+    assert!(!csv.iter().any(|l| l.starts_with("2018-11-10,")), "{csv:?}");
+    assert!(!get("csv_query").contains("+---"), "{csv:?}");
+    assert!(get("format_table").contains("format: table"));
+    assert!(
+        get("format_table").contains("+---"),
+        "the sentinel prints as a table again"
+    );
+}
+
 #[test]
 fn status_html_colours_each_day_by_its_state() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,13 +85,18 @@ pub fn summary(coverage: &[DatasetCoverage]) -> String {
             .map_or_else(|| "n/a".to_string(), |a| format!("{a:.2}%"));
         let _ = writeln!(
             out,
-            "{:<width$}  {first} .. {last}  {:>5} days: {}; availability {avail}",
+            "{:<width$}  {first} .. {last}  {:>5} {}: {}; availability {avail}",
             c.dataset,
             c.days.len(),
+            days_word(c.days.len()),
             states.join(", ")
         );
     }
     out
+}
+
+fn days_word(n: usize) -> &'static str {
+    if n == 1 { "day" } else { "days" }
 }
 
 fn escape(s: &str) -> String {
@@ -140,8 +145,9 @@ fn months(days: &[DayStatus]) -> BTreeMap<&str, BTreeMap<u32, &DayStatus>> {
 const CSS: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#1f2328}\
 h1{font-size:1.4em}h2{font-size:1.1em;margin:1.6em 0 .3em}p.s{margin:0 0 .6em;color:#59636e}\
 table.cal{border-collapse:separate;border-spacing:2px}table.cal th{font-weight:normal;color:#59636e;\
-font-size:11px;text-align:right;padding-right:6px}table.cal td{width:14px;height:14px;border-radius:2px;\
-padding:0}td.complete{background:#2da44e}td.incomplete{background:#d4a72c}td.no_data{background:#8c959f}\
+font-size:11px;text-align:right;padding-right:6px}table.cal th.d{font-size:9px;text-align:center;padding:0;\
+width:14px;min-width:14px;max-width:14px}table.cal td{width:14px;min-width:14px;max-width:14px;height:14px;\
+border-radius:2px;padding:0}td.complete{background:#2da44e}td.incomplete{background:#d4a72c}td.no_data{background:#8c959f}\
 td.failed{background:#cf222e}td.missing{background:#fff;outline:1px solid #d1d9e0}td.none{background:none}\
 .legend span{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 4px 0 12px;\
 vertical-align:-2px}";
@@ -178,14 +184,16 @@ pub fn html(coverage: &[DatasetCoverage], lake: &str) -> String {
             .map_or_else(|| "n/a".to_string(), |a| format!("{a:.2}%"));
         let _ = write!(
             out,
-            "<h2 id=\"{0}\">{0}</h2>\n<p class=\"s\">{1} days: {2}; availability {avail}</p>\n\
+            "<h2 id=\"{0}\">{0}</h2>\n<p class=\"s\">{1} {3}: {2}; availability {avail}</p>\n\
              <table class=\"cal\" data-dataset=\"{0}\">\n<tr><th></th>",
             escape(&c.dataset),
             c.days.len(),
-            states.join(", ")
+            states.join(", "),
+            days_word(c.days.len())
         );
         for dom in 1..=31 {
-            let _ = write!(out, "<th>{dom}</th>");
+            // Narrow day numbers in fixed-width columns: "31" must not make its column wider than "1"'s.
+            let _ = write!(out, "<th class=\"d\">{dom}</th>");
         }
         out.push_str("</tr>\n");
         for (month, days) in months(&c.days) {
