@@ -205,15 +205,15 @@ async fn the_flat_layout_is_read_and_migrated() {
         .append_flat(
             "20240101T000000000000-aaaaaaaa",
             &[
-                rec(DATASET, d, DayState::Failed, "old-1", 1),
-                rec(OTHER, d, DayState::Complete, "old-1", 1),
+                rec(DATASET, d, DayState::Failed, "old-1", -2),
+                rec(OTHER, d, DayState::Complete, "old-1", -2),
             ],
         )
         .await;
     ledger
         .append_flat(
             "20240102T000000000000-bbbbbbbb",
-            &[rec(OTHER, d + 1, DayState::Complete, "old-2", 2)],
+            &[rec(OTHER, d + 1, DayState::Complete, "old-2", -1)],
         )
         .await;
     assert_eq!(ledger.records(Some(DATASET)).await.unwrap().len(), 1);
