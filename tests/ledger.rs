@@ -102,3 +102,76 @@ fn a_file_outranks_a_later_failed_attempt_and_survives_a_lost_ledger() {
         ("complete", 96, Some(96), 0)
     );
 }
+
+/// `gridlake ledger compact`: the dataset's run records fold into one file; gaps and states read the
+/// same before and after; a second run does nothing; without a dataset every dataset is compacted.
+#[test]
+fn ledger_compact_folds_the_run_records_and_changes_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    import_json(&lake, "caiso_lmp_dam", &[&fixture(CAISO_ONE_DAY)], &[]);
+    import_json(&lake, "caiso_lmp_dam", &[&fixture(CAISO_ZIP)], &[]);
+    let empty = write(dir.path(), "empty.csv", format!("{CAISO_HEADER}\n"));
+    import_json(&lake, "caiso_lmp_dam", &[&empty], &["--day", "2024-01-06"]);
+    import_json(&lake, "nyiso_lbmp_rt_zonal", &[&fixture(NYISO_RT)], &[]);
+    let folder = lake.join("_gridlake/ledger/dataset=caiso_lmp_dam");
+    assert_eq!(tree(&folder).len(), 3, "{:?}", tree(&folder));
+    let gaps = |args: &[&str]| {
+        let mut all = vec![
+            "gaps",
+            "caiso_lmp_dam",
+            "--lake",
+            lake_arg,
+            "--json",
+            "--all",
+        ];
+        all.extend_from_slice(args);
+        stdout(&gridlake(&all))
+    };
+    let range = ["--start", "2019-12-30", "--end", "2024-01-07"];
+    let before = (
+        gaps(&range),
+        day_states(&lake, "caiso_lmp_dam", "2019-12-30", "2024-01-07"),
+    );
+
+    let out = gridlake(&[
+        "ledger",
+        "compact",
+        "caiso_lmp_dam",
+        "--lake",
+        lake_arg,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary[0]["files_folded"], 3, "{summary}");
+    assert_eq!(
+        tree(&folder),
+        vec!["compacted-00000000000000000001.parquet".to_string()]
+    );
+    let after = (
+        gaps(&range),
+        day_states(&lake, "caiso_lmp_dam", "2019-12-30", "2024-01-07"),
+    );
+    assert_eq!(after, before);
+
+    let again = gridlake(&["ledger", "compact", "caiso_lmp_dam", "--lake", lake_arg]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        stdout(&again).contains("already compact"),
+        "{}",
+        stdout(&again)
+    );
+
+    let all = gridlake(&["ledger", "compact", "--lake", lake_arg, "--json"]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&all)).unwrap();
+    assert_eq!(summary.as_array().unwrap().len(), 2, "{summary}");
+    assert_eq!(
+        tree(&lake.join("_gridlake/ledger/dataset=nyiso_lbmp_rt_zonal")).len(),
+        1
+    );
+    let verify = gridlake(&["verify", "--lake", lake_arg]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
+}

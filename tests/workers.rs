@@ -93,7 +93,7 @@ async fn two_workers_on_one_local_lake_never_both_commit_a_day() {
     let lake = dir.path().join("lake");
     let (requests, summaries) = two_workers(lake.to_str().unwrap(), &[]).await;
     check(requests, &summaries);
-    let records = std::fs::read_dir(lake.join("_gridlake/ledger"))
+    let records = std::fs::read_dir(lake.join("_gridlake/ledger/dataset=caiso_lmp_dam"))
         .unwrap()
         .count();
     assert_eq!(

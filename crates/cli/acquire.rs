@@ -246,6 +246,14 @@ impl Acquirer {
             };
             runs.push(self.run_dataset(&name, start, window.latest, args).await?);
         }
+        if !args.dry_run {
+            // Maintenance, not the run's outcome: the records are all there whether or not they are folded,
+            // so a failure here is a warning and the next sync tries again.
+            let threshold = self.config.ledger.compact_after_files;
+            if let Err(e) = self.lake.ledger().compact_if_needed(threshold).await {
+                eprintln!("warning: the ledger was not compacted: {e}");
+            }
+        }
         Ok(runs)
     }
 

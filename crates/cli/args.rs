@@ -115,6 +115,9 @@ pub(crate) enum Command {
         /// Only this dataset.
         dataset: Option<String>,
     },
+    /// Maintenance of the ledger (the run records under `_gridlake/ledger/`).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// SQL over the lake (DataFusion): every dataset, `ledger`, `ledger_log`, `rejects` and `gaps()` are
     /// tables. With no -c/-f/--query: a REPL on a terminal, else the statements read from stdin. Runs -c,
     /// then -f, then --query, each in the order given; the first error stops the batch (exit 1).
@@ -131,6 +134,18 @@ pub(crate) enum Command {
     /// Offline demo: serves recorded responses on a loopback HTTP server and ingests every built-in source
     /// through the real HTTP path, then prints gaps and a summary.
     Demo,
+}
+
+/// `gridlake ledger …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LedgerCommand {
+    /// Fold a dataset's run records (one file per run) into one file, so reading its state costs one GET;
+    /// with no dataset, every dataset, which also migrates the flat layout of lakes written before
+    /// dataset folders. Safe while other runs write; `sync` does it past `[ledger] compact_after_files`.
+    Compact {
+        /// Only this dataset.
+        dataset: Option<String>,
+    },
 }
 
 /// `gridlake sql`.

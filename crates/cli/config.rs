@@ -33,6 +33,31 @@ pub(crate) struct Config {
     /// `[leases]`: how long a worker's claim on a day lasts without renewal.
     #[serde(default)]
     pub(crate) leases: LeasesConfig,
+    /// `[ledger]`: when `sync` compacts the run records.
+    #[serde(default)]
+    pub(crate) ledger: LedgerConfig,
+}
+
+/// `[ledger]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LedgerConfig {
+    /// `sync` compacts a dataset's run records once they span this many files (one per run that touched
+    /// the dataset); each file is a GET whenever the dataset's state is read (default 32; 0 never).
+    #[serde(default = "default_compact_after_files")]
+    pub(crate) compact_after_files: usize,
+}
+
+fn default_compact_after_files() -> usize {
+    32
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            compact_after_files: default_compact_after_files(),
+        }
+    }
 }
 
 /// `[leases]`.

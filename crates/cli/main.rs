@@ -19,7 +19,7 @@ use gridlake_lake::Lake;
 use gridlake_schema::{Catalog, date_to_day};
 
 use crate::acquire::{Acquirer, FetchSummary};
-use crate::args::{Cli, Command, FetchArgs};
+use crate::args::{Cli, Command, FetchArgs, LedgerCommand};
 use crate::config::Config;
 
 // The import path allocates and frees day-sized buffers over and over (batches, merge, Parquet pages). glibc
@@ -137,6 +137,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_FAILURES
             })
         }
+        Command::Ledger(LedgerCommand::Compact { dataset }) => {
+            let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
+            let lake = Lake::open_location(&location).await?;
+            let outcomes = match &dataset {
+                Some(d) => vec![lake.ledger().compact(d).await?],
+                None => lake.ledger().compact_all().await?,
+            };
+            output::compact(lake.location(), &outcomes, cli.json)?;
+            Ok(0)
+        }
         Command::Sql(args) => {
             let location = config.resolve_lake(cli.lake.as_deref(), config_path.as_deref())?;
             let lake = Lake::open_location(&location).await?;
@@ -225,6 +235,7 @@ pub(crate) async fn run_fetching(
         | Command::Datasets { .. }
         | Command::Verify { .. }
         | Command::Sql(_)
+        | Command::Ledger(_)
         | Command::Status { .. }
         | Command::Demo => {
             anyhow::bail!("internal: {name} is not a fetching command", name = "this")

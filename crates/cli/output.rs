@@ -323,6 +323,37 @@ pub(crate) fn fetch(
 }
 
 /// `gridlake verify`: every violation, or a one-line all-clear.
+/// `gridlake ledger compact`.
+pub(crate) fn compact(
+    lake: &str,
+    outcomes: &[gridlake_lake::CompactOutcome],
+    as_json: bool,
+) -> anyhow::Result<()> {
+    if as_json {
+        return json(&outcomes);
+    }
+    let mut out = std::io::stdout().lock();
+    if outcomes.is_empty() {
+        writeln!(out, "{lake}: the ledger holds no run records")?;
+    }
+    for o in outcomes {
+        match &o.compacted {
+            Some(file) => writeln!(
+                out,
+                "{}: {} record file(s) folded into {file} ({} run records)",
+                o.dataset, o.files_folded, o.records
+            )?,
+            None if o.raced => writeln!(
+                out,
+                "{}: another compaction ran at the same time and folded the records",
+                o.dataset
+            )?,
+            None => writeln!(out, "{}: already compact", o.dataset)?,
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn verify(
     lake: &str,
     violations: &[gridlake_lake::Violation],

@@ -463,7 +463,9 @@ pub(crate) fn encode_batches(batch: &RecordBatch) -> Result<Bytes, parquet::erro
     Ok(Bytes::from(buf))
 }
 
-/// Decodes a whole Parquet file from memory.
+/// Decodes a whole Parquet file from memory (the tests' reader; the ledger decodes its own files, to
+/// read their footer keys and skip row groups).
+#[cfg(test)]
 pub(crate) fn decode_batches(bytes: Bytes, path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
     let pq = |source| LakeError::Parquet {
         path: path.to_string(),

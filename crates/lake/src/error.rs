@@ -100,4 +100,14 @@ pub enum LakeError {
         /// This worker's owner id.
         owner: String,
     },
+    /// Compactions kept folding away the ledger files a read had listed.
+    #[error(
+        "lake at {lake}: the ledger's files were folded by compactions {attempts} times while they were read; stop concurrent `gridlake ledger compact` runs, then run again"
+    )]
+    LedgerBusy {
+        /// Lake location.
+        lake: String,
+        /// Reads started.
+        attempts: u32,
+    },
 }

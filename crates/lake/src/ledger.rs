@@ -1,24 +1,36 @@
-//! The ledger: an append-only log of run records (one Parquet file per run under `_gridlake/ledger/`),
-//! and the current state of each day, reconciled with the files actually present.
+//! The ledger: an append-only log of run records, and the current state of each day, reconciled with the
+//! files actually present.
+//!
+//! ```text
+//!   _gridlake/ledger/dataset=<name>/<time>-<id>.parquet          one file per run (append: one PUT)
+//!   _gridlake/ledger/dataset=<name>/compacted-<generation>.parquet   the runs folded by `ledger compact`
+//!   _gridlake/ledger/<time>-<id>.parquet                         the flat layout of older lakes (still read)
+//! ```
+//! One folder per dataset, so reading one dataset's state (`gaps`, the planner) never reads another
+//! dataset's records; compaction keeps that to a GET or two however many runs there were.
 //!
 //! A file in the lake outranks a record: a day whose latest attempt failed but whose earlier file is intact
 //! keeps that file's state, and a file whose record was lost (crash between swap and record) still counts,
 //! from its footer.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use futures::TryStreamExt;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use gridlake_schema::day_to_string;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::KeyValue;
 use serde::Serialize;
 
-use crate::commit::{decode_batches, encode_batches};
+use crate::commit::{encode_batches, writer_properties};
 use crate::error::LakeError;
 use crate::layout::Lake;
 
@@ -194,105 +206,450 @@ impl Lake {
     }
 }
 
+/// The ledger's folder, relative to the lake root.
+const LEDGER_DIR: &str = "_gridlake/ledger";
+
+/// Name prefix of a dataset's compacted file (`compacted-<generation>.parquet`). Appended files are named
+/// by their timestamp, so they start with a digit and sort before it: a paged LIST that races a compaction
+/// reaches the compacted file only after every file it folded (see [`Ledger::records`]).
+const COMPACTED_PREFIX: &str = "compacted-";
+
+/// Footer key of a compacted file: its generation (also in its name).
+const META_GENERATION: &str = "gridlake.ledger.generation";
+
+/// Footer key of a compacted file: the files (relative to the ledger folder) whose records it holds, as a
+/// JSON array. Readers skip those files while they still exist (a compaction deletes them only after its
+/// file is written), so no record is ever seen twice.
+const META_FOLDED: &str = "gridlake.ledger.folded";
+
+/// How many times a read starts over when a file it listed was folded away by a compaction before it
+/// could be read. Each start over means a whole compaction finished meanwhile, so this is generous.
+const READ_ATTEMPTS: u32 = 8;
+
+/// Reads of ledger files in flight at once (S3 latency, not CPU, is what they wait on).
+const READ_CONCURRENCY: usize = 16;
+
+/// What `gridlake ledger compact` (or `sync`, past its threshold) did to one dataset's run records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CompactOutcome {
+    /// Dataset.
+    pub dataset: String,
+    /// Record files folded into the compacted file (files of the old flat layout included).
+    pub files_folded: usize,
+    /// Run records in the compacted file.
+    pub records: usize,
+    /// The compacted file written (relative to the lake root); `None` when there was nothing to fold.
+    pub compacted: Option<String>,
+    /// Another compaction of the dataset wrote the same generation first: this one wrote and removed
+    /// nothing (the other one folded the same records).
+    pub raced: bool,
+}
+
+/// One ledger file, as listed.
+#[derive(Debug, Clone)]
+struct LedgerFile {
+    /// Path relative to the ledger folder: `dataset=<name>/<file>`, or `<file>` in the flat layout.
+    rel: String,
+    path: Path,
+    /// The generation, for a compacted file.
+    generation: Option<u64>,
+}
+
+/// What a LIST of the ledger found.
+#[derive(Debug, Default)]
+struct Listing {
+    /// Files of the flat layout (gridlake before dataset folders): any dataset's records, mixed.
+    flat: Vec<LedgerFile>,
+    /// Each dataset folder's files, sorted by name.
+    folders: BTreeMap<String, Vec<LedgerFile>>,
+}
+
+impl Listing {
+    /// A folder's compacted file of the highest generation: the only one read. Lower generations are
+    /// left over from a compaction interrupted before its deletes (or one that lost a race): everything
+    /// they hold is in the newest one.
+    fn head(&self, dataset: &str) -> Option<&LedgerFile> {
+        self.folders
+            .get(dataset)?
+            .iter()
+            .filter(|f| f.generation.is_some())
+            .max_by_key(|f| f.generation)
+    }
+}
+
+/// The records of a listing, and per dataset the files its compacted file says it holds.
+#[derive(Debug, Default)]
+struct View {
+    records: Vec<LedgerRecord>,
+    folded: HashMap<String, HashSet<String>>,
+}
+
+/// A decoded ledger file.
+struct Decoded {
+    batches: Vec<RecordBatch>,
+    folded: Vec<String>,
+}
+
+fn generation_of(name: &str) -> Option<u64> {
+    name.strip_prefix(COMPACTED_PREFIX)?
+        .strip_suffix(".parquet")?
+        .parse()
+        .ok()
+}
+
 impl Ledger {
-    /// Appends run records as one new Parquet file (one PUT: atomic on every store).
+    fn dir(&self) -> Path {
+        self.lake.path(LEDGER_DIR)
+    }
+
+    fn dataset_dir(&self, dataset: &str) -> Path {
+        self.lake.path(&format!("{LEDGER_DIR}/dataset={dataset}"))
+    }
+
+    /// Appends run records: one new Parquet file per dataset in its folder
+    /// (`_gridlake/ledger/dataset=<name>/<time>-<id>.parquet`), one PUT each, atomic on every store.
     pub async fn append(&self, records: &[LedgerRecord]) -> Result<(), LakeError> {
-        if records.is_empty() {
-            return Ok(());
+        let mut by_dataset: BTreeMap<&str, Vec<LedgerRecord>> = BTreeMap::new();
+        for r in records {
+            by_dataset.entry(&r.dataset).or_default().push(r.clone());
         }
-        let s = |f: fn(&LedgerRecord) -> String| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(records.iter().map(f)))
-        };
-        let n = |f: fn(&LedgerRecord) -> u64| -> ArrayRef {
-            Arc::new(Int64Array::from_iter_values(
-                records.iter().map(|r| i64_of(f(r))),
-            ))
-        };
-        let cols: Vec<ArrayRef> = vec![
-            s(|r| r.run_id.clone()),
-            s(|r| r.dataset.clone()),
-            Arc::new(Date32Array::from_iter_values(records.iter().map(|r| r.day))),
-            s(|r| r.state.as_str().to_string()),
-            n(|r| r.rows),
-            Arc::new(Int64Array::from_iter(
-                records.iter().map(|r| r.expected_rows.map(i64_of)),
-            )),
-            n(|r| r.records_read),
-            n(|r| r.records_written),
-            n(|r| r.records_rejected),
-            n(|r| r.records_superseded),
-            n(|r| r.bytes),
-            s(|r| serde_json::to_string(&r.inputs).unwrap_or_default()),
-            Arc::new(StringArray::from_iter(
-                records.iter().map(|r| r.error.clone()),
-            )),
-            Arc::new(
-                TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| r.recorded_at))
-                    .with_timezone("UTC"),
-            ),
-            n(|r| r.duration_ms),
-            s(|_| env!("CARGO_PKG_VERSION").to_string()),
-        ];
-        let batch =
-            RecordBatch::try_new(ledger_schema(), cols).map_err(|source| LakeError::Arrow {
-                dataset: records[0].dataset.clone(),
-                day: String::new(),
+        for (dataset, records) in by_dataset {
+            let batch = to_batch(&records)?;
+            let first = records
+                .iter()
+                .map(|r| r.recorded_at)
+                .min()
+                .unwrap_or_default();
+            // The name starts with a digit (see COMPACTED_PREFIX) and sorts by time.
+            let stamp = gridlake_schema::time::micros_to_naive(first)
+                .map(|t| t.format("%Y%m%dT%H%M%S%6f").to_string())
+                .unwrap_or_else(|| "0".to_string());
+            let path = self.lake.path(&format!(
+                "{LEDGER_DIR}/dataset={dataset}/{stamp}-{}.parquet",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ));
+            let bytes = encode_batches(&batch).map_err(|source| LakeError::Parquet {
+                path: path.to_string(),
                 source,
             })?;
-        let first = records
-            .iter()
-            .map(|r| r.recorded_at)
-            .min()
-            .unwrap_or_default();
-        let stamp = gridlake_schema::time::micros_to_naive(first)
-            .map(|t| t.format("%Y%m%dT%H%M%S%6f").to_string())
-            .unwrap_or_default();
-        let path = self.lake.path(&format!(
-            "_gridlake/ledger/{stamp}-{}.parquet",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        let bytes = encode_batches(&batch).map_err(|source| LakeError::Parquet {
-            path: path.to_string(),
-            source,
-        })?;
-        self.lake
-            .store
-            .put(&path, PutPayload::from(bytes))
-            .await
-            .map_err(|e| self.lake.err("write", &path, e))?;
+            self.lake
+                .store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map_err(|e| self.lake.err("write", &path, e))?;
+        }
         Ok(())
     }
 
     /// Every run record, optionally of one dataset, oldest first.
+    ///
+    /// One dataset costs a LIST of the ledger folder's top level (files of the old flat layout), a LIST of
+    /// the dataset's folder and a GET per file of that folder (one after `compact`); other datasets' files
+    /// are never read. If a compaction deletes a listed file before it is read, the read starts over: the
+    /// compacted file holding its records exists by then.
     pub async fn records(&self, dataset: Option<&str>) -> Result<Vec<LedgerRecord>, LakeError> {
-        let prefix = self.lake.path("_gridlake/ledger");
-        let mut files: Vec<Path> = self
-            .lake
-            .store
-            .list(Some(&prefix))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(|e| self.lake.err("list", &prefix, e))?;
-        files.retain(|p| p.extension() == Some("parquet"));
-        files.sort();
-        let mut out = Vec::new();
-        for path in files {
-            let bytes = self
-                .lake
-                .store
-                .get(&path)
-                .await
-                .map_err(|e| self.lake.err("read", &path, e))?
-                .bytes()
-                .await
-                .map_err(|e| self.lake.err("read", &path, e))?;
-            for batch in decode_batches(bytes, &path)? {
-                read_records(&batch, dataset, &mut out);
+        Ok(self.view(dataset).await?.0.records)
+    }
+
+    /// A consistent view of the records (of one dataset or all), and the listing it was read from.
+    async fn view(&self, dataset: Option<&str>) -> Result<(View, Listing), LakeError> {
+        for _ in 0..READ_ATTEMPTS {
+            let listing = match dataset {
+                Some(d) => self.list_dataset(d).await?,
+                None => self.list_all().await?,
+            };
+            if let Some(view) = self.read_listing(&listing, dataset).await? {
+                return Ok((view, listing));
             }
         }
-        out.sort_by_key(|r| r.recorded_at);
+        Err(LakeError::LedgerBusy {
+            lake: self.lake.location.clone(),
+            attempts: READ_ATTEMPTS,
+        })
+    }
+
+    /// The flat-layout files (one delimited LIST of the top level) and one dataset's folder.
+    async fn list_dataset(&self, dataset: &str) -> Result<Listing, LakeError> {
+        let dir = self.dir();
+        let top = match self.lake.store.list_with_delimiter(Some(&dir)).await {
+            Ok(r) => r.objects,
+            Err(object_store::Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(self.lake.err("list", &dir, e)),
+        };
+        let folder = self.dataset_dir(dataset);
+        let metas: Vec<object_store::ObjectMeta> = self
+            .lake
+            .store
+            .list(Some(&folder))
+            .try_collect()
+            .await
+            .map_err(|e| self.lake.err("list", &folder, e))?;
+        let mut listing = Listing::default();
+        for m in top.into_iter().chain(metas) {
+            listing.add(&dir, m.location);
+        }
+        listing.sort();
+        Ok(listing)
+    }
+
+    /// Every ledger file: one recursive LIST.
+    async fn list_all(&self) -> Result<Listing, LakeError> {
+        let dir = self.dir();
+        let metas: Vec<object_store::ObjectMeta> = self
+            .lake
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| self.lake.err("list", &dir, e))?;
+        let mut listing = Listing::default();
+        for m in metas {
+            listing.add(&dir, m.location);
+        }
+        listing.sort();
+        Ok(listing)
+    }
+
+    /// Reads what `listing` names; `None` when a listed file vanished meanwhile (folded by a compaction).
+    async fn read_listing(
+        &self,
+        listing: &Listing,
+        only: Option<&str>,
+    ) -> Result<Option<View>, LakeError> {
+        let mut view = View::default();
+        // The compacted files first: they say which other files to skip.
+        let heads: Vec<(&str, &LedgerFile)> = listing
+            .folders
+            .keys()
+            .filter(|d| only.is_none_or(|o| o == d.as_str()))
+            .filter_map(|d| Some((d.as_str(), listing.head(d)?)))
+            .collect();
+        let paths: Vec<Path> = heads.iter().map(|(_, f)| f.path.clone()).collect();
+        let decoded = self.read_files(paths, None).await?;
+        let Some(decoded) = decoded else {
+            return Ok(None);
+        };
+        for ((dataset, _), d) in heads.iter().zip(decoded) {
+            let Some(d) = d else { continue };
+            for batch in &d.batches {
+                read_records(batch, Some(dataset), &mut view.records);
+            }
+            view.folded
+                .insert((*dataset).to_string(), d.folded.into_iter().collect());
+        }
+        let skip = |dataset: &str, f: &LedgerFile| {
+            view.folded.get(dataset).is_some_and(|s| s.contains(&f.rel))
+        };
+        // Then the files appended since (and the flat layout's, unless this dataset's compaction folded them).
+        let mut rest: Vec<(Option<&str>, &LedgerFile)> = Vec::new();
+        for (dataset, files) in &listing.folders {
+            if only.is_some_and(|o| o != dataset) {
+                continue;
+            }
+            rest.extend(
+                files
+                    .iter()
+                    .filter(|f| f.generation.is_none() && !skip(dataset, f))
+                    .map(|f| (Some(dataset.as_str()), f)),
+            );
+        }
+        rest.extend(
+            listing
+                .flat
+                .iter()
+                .filter(|f| only.is_none_or(|o| !skip(o, f)))
+                .map(|f| (None, f)),
+        );
+        let paths: Vec<Path> = rest.iter().map(|(_, f)| f.path.clone()).collect();
+        let Some(decoded) = self.read_files(paths, only).await? else {
+            return Ok(None);
+        };
+        for ((folder, file), d) in rest.iter().zip(decoded) {
+            let Some(d) = d else { continue };
+            let from = view.records.len();
+            for batch in &d.batches {
+                read_records(batch, folder.or(only), &mut view.records);
+            }
+            if folder.is_none() {
+                // A flat-layout file mixes datasets: keep a record unless its dataset's compaction holds it.
+                let mut kept = view.records.split_off(from);
+                kept.retain(|r| !skip(&r.dataset, file));
+                view.records.extend(kept);
+            }
+        }
+        // Ties broken by dataset, then file order (stable): the same order whichever files hold the records,
+        // before or after a compaction.
+        view.records
+            .sort_by(|a, b| (a.recorded_at, &a.dataset).cmp(&(b.recorded_at, &b.dataset)));
+        Ok(Some(view))
+    }
+
+    /// GETs and decodes files, in order, several at a time. `None` when one of them no longer exists; an
+    /// inner `None` for a file that holds no record of `only` (per its statistics).
+    async fn read_files(
+        &self,
+        paths: Vec<Path>,
+        only: Option<&str>,
+    ) -> Result<Option<Vec<Option<Decoded>>>, LakeError> {
+        // Owned paths and a plain `async move`: a stream over borrowed items makes this future not `Send`
+        // (rustc's higher-ranked lifetime limitation), and callers spawn it.
+        let results: Vec<Result<Option<(Path, Bytes)>, LakeError>> = futures::stream::iter(paths)
+            .map(|p| async move { self.get(&p).await })
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(results.len());
+        for r in results {
+            match r? {
+                None => return Ok(None),
+                Some((path, bytes)) => out.push(decode(bytes, &path, only)?),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn get(&self, path: &Path) -> Result<Option<(Path, Bytes)>, LakeError> {
+        let got = match self.lake.store.get(path).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        };
+        match got {
+            Ok(b) => Ok(Some((path.clone(), b))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.lake.err("read", path, e)),
+        }
+    }
+
+    /// Folds `dataset`'s run records into one file, `dataset=<name>/compacted-<generation>.parquet`, then
+    /// deletes the files folded (those of the dataset's folder; files of the old flat layout are shared with
+    /// other datasets, and only [`Ledger::compact_all`] deletes them).
+    ///
+    /// Safe against readers and writers at any moment: the compacted file names what it folded, and readers
+    /// skip those files until they are gone; a file appended after the LIST is not folded and stays. The
+    /// compacted file is created only if its generation does not exist yet, so of two concurrent
+    /// compactions one writes and the other changes nothing. Running it again with nothing new is a no-op.
+    pub async fn compact(&self, dataset: &str) -> Result<CompactOutcome, LakeError> {
+        let (mut view, listing) = self.view(Some(dataset)).await?;
+        let empty = Vec::new();
+        let folder = listing.folders.get(dataset).unwrap_or(&empty);
+        let head = listing.head(dataset);
+        let folded_already = view.folded.remove(dataset).unwrap_or_default();
+        let mut outcome = CompactOutcome {
+            dataset: dataset.to_string(),
+            ..Default::default()
+        };
+        let pending_flat = listing
+            .flat
+            .iter()
+            .any(|f| !folded_already.contains(&f.rel));
+        let only_head = folder.len() == usize::from(head.is_some());
+        if only_head && !pending_flat || view.records.is_empty() && folder.is_empty() {
+            return Ok(outcome);
+        }
+        let generation = head.and_then(|h| h.generation).unwrap_or(0) + 1;
+        let name = format!("{COMPACTED_PREFIX}{generation:020}.parquet");
+        let rel = format!("{LEDGER_DIR}/dataset={dataset}/{name}");
+        let path = self.lake.path(&rel);
+        // Everything listed: the flat files too, read or skipped, so readers skip them from now on.
+        let folded: Vec<String> = folder
+            .iter()
+            .chain(&listing.flat)
+            .map(|f| f.rel.clone())
+            .collect();
+        let kv = vec![
+            KeyValue::new(META_GENERATION.to_string(), generation.to_string()),
+            KeyValue::new(
+                META_FOLDED.to_string(),
+                serde_json::to_string(&folded).unwrap_or_default(),
+            ),
+        ];
+        let batch = to_batch(&view.records)?;
+        let bytes = encode_with(&batch, kv).map_err(|source| LakeError::Parquet {
+            path: path.to_string(),
+            source,
+        })?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .lake
+            .store
+            .put_opts(&path, PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                outcome.raced = true;
+                return Ok(outcome);
+            }
+            Err(e) => return Err(self.lake.err("write", &path, e)),
+        }
+        for f in folder {
+            self.delete(&f.path).await?;
+        }
+        outcome.files_folded = folded.len();
+        outcome.records = view.records.len();
+        outcome.compacted = Some(rel);
+        Ok(outcome)
+    }
+
+    /// Compacts every dataset's records (see [`Ledger::compact`]), then deletes the files of the old flat
+    /// layout, which by then every dataset's compacted file holds: this is also the migration of a lake
+    /// written before dataset folders.
+    pub async fn compact_all(&self) -> Result<Vec<CompactOutcome>, LakeError> {
+        let (view, listing) = self.view(None).await?;
+        let mut datasets: BTreeSet<String> = listing.folders.keys().cloned().collect();
+        datasets.extend(view.records.iter().map(|r| r.dataset.clone()));
+        let mut outcomes = Vec::with_capacity(datasets.len());
+        for dataset in &datasets {
+            outcomes.push(self.compact(dataset).await?);
+        }
+        // A flat file listed above is named by every dataset's compacted file now, unless a compaction
+        // lost a race (then the winner's LIST may have missed it): keep them for the next run.
+        if outcomes.iter().all(|o| !o.raced) {
+            for f in &listing.flat {
+                self.delete(&f.path).await?;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// What `sync` runs after its datasets: compacts each dataset folder holding at least `threshold`
+    /// appended record files, and migrates the old flat layout once it holds that many. One recursive LIST
+    /// when nothing is due. `threshold` 0 never compacts.
+    pub async fn compact_if_needed(
+        &self,
+        threshold: usize,
+    ) -> Result<Vec<CompactOutcome>, LakeError> {
+        if threshold == 0 {
+            return Ok(Vec::new());
+        }
+        let listing = self.list_all().await?;
+        if listing.flat.len() >= threshold {
+            return self.compact_all().await;
+        }
+        let mut out = Vec::new();
+        for (dataset, files) in &listing.folders {
+            if files.iter().filter(|f| f.generation.is_none()).count() >= threshold {
+                out.push(self.compact(dataset).await?);
+            }
+        }
         Ok(out)
+    }
+
+    /// How many record files hold `dataset`'s records (its folder's and the old flat layout's): the number
+    /// of GETs a read of the dataset costs at most.
+    pub async fn file_count(&self, dataset: &str) -> Result<usize, LakeError> {
+        let listing = self.list_dataset(dataset).await?;
+        Ok(listing.flat.len() + listing.folders.get(dataset).map_or(0, Vec::len))
+    }
+
+    async fn delete(&self, path: &Path) -> Result<(), LakeError> {
+        match self.lake.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.lake.err("delete", path, e)),
+        }
     }
 
     /// The state of every day of `dataset` in `start..=end` (days since epoch).
@@ -377,6 +734,147 @@ impl Ledger {
     }
 }
 
+impl Listing {
+    /// Files it does not recognise (a crashed local PUT's temporary, anything deeper) are left out.
+    fn add(&mut self, dir: &Path, location: Path) {
+        let Some(parts) = location.prefix_match(dir) else {
+            return;
+        };
+        let parts: Vec<String> = parts.map(|p| p.as_ref().to_string()).collect();
+        let file = |rel: String, name: &str| LedgerFile {
+            rel,
+            generation: generation_of(name),
+            path: location.clone(),
+        };
+        match parts.as_slice() {
+            [name] if name.ends_with(".parquet") => {
+                self.flat.push(file(name.clone(), ""));
+            }
+            [folder, name] if name.ends_with(".parquet") => {
+                if let Some(dataset) = folder.strip_prefix("dataset=") {
+                    self.folders
+                        .entry(dataset.to_string())
+                        .or_default()
+                        .push(file(format!("{folder}/{name}"), name));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn sort(&mut self) {
+        self.flat.sort_by(|a, b| a.rel.cmp(&b.rel));
+        for files in self.folders.values_mut() {
+            files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        }
+    }
+}
+
+/// Run records as one batch of the ledger schema.
+fn to_batch(records: &[LedgerRecord]) -> Result<RecordBatch, LakeError> {
+    let s = |f: fn(&LedgerRecord) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(records.iter().map(f)))
+    };
+    let n = |f: fn(&LedgerRecord) -> u64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| i64_of(f(r))),
+        ))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        s(|r| r.run_id.clone()),
+        s(|r| r.dataset.clone()),
+        Arc::new(Date32Array::from_iter_values(records.iter().map(|r| r.day))),
+        s(|r| r.state.as_str().to_string()),
+        n(|r| r.rows),
+        Arc::new(Int64Array::from_iter(
+            records.iter().map(|r| r.expected_rows.map(i64_of)),
+        )),
+        n(|r| r.records_read),
+        n(|r| r.records_written),
+        n(|r| r.records_rejected),
+        n(|r| r.records_superseded),
+        n(|r| r.bytes),
+        s(|r| serde_json::to_string(&r.inputs).unwrap_or_default()),
+        Arc::new(StringArray::from_iter(
+            records.iter().map(|r| r.error.clone()),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| r.recorded_at))
+                .with_timezone("UTC"),
+        ),
+        n(|r| r.duration_ms),
+        s(|_| env!("CARGO_PKG_VERSION").to_string()),
+    ];
+    RecordBatch::try_new(ledger_schema(), cols).map_err(|source| LakeError::Arrow {
+        dataset: records
+            .first()
+            .map(|r| r.dataset.clone())
+            .unwrap_or_default(),
+        day: String::new(),
+        source,
+    })
+}
+
+/// A compacted file: the lake's Parquet settings plus the compaction's footer keys.
+fn encode_with(
+    batch: &RecordBatch,
+    kv: Vec<KeyValue>,
+) -> Result<Bytes, parquet::errors::ParquetError> {
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(kv)))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(Bytes::from(buf))
+}
+
+/// Decodes a ledger file. With `only`, row groups whose `dataset` statistics exclude it are skipped, and
+/// `None` comes back when no row group is left (a flat-layout file of other datasets costs its GET only).
+fn decode(bytes: Bytes, path: &Path, only: Option<&str>) -> Result<Option<Decoded>, LakeError> {
+    let pq = |source| LakeError::Parquet {
+        path: path.to_string(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(pq)?;
+    let meta = Arc::clone(builder.metadata());
+    let folded = meta
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == META_FOLDED))
+        .and_then(|e| e.value.as_deref())
+        .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+        .unwrap_or_default();
+    let mut builder = builder;
+    if let Some(only) = only {
+        let column = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == "dataset");
+        let groups: Vec<usize> = (0..meta.num_row_groups())
+            .filter(|&i| {
+                let stats = column.and_then(|c| meta.row_group(i).column(c).statistics());
+                match stats.map(|s| (s.min_bytes_opt(), s.max_bytes_opt())) {
+                    Some((Some(min), Some(max))) => {
+                        min <= only.as_bytes() && only.as_bytes() <= max
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
+        if groups.is_empty() {
+            return Ok(None);
+        }
+        builder = builder.with_row_groups(groups);
+    }
+    let batches = builder
+        .build()
+        .map_err(pq)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pq(parquet::errors::ParquetError::from(e)))?;
+    Ok(Some(Decoded { batches, folded }))
+}
+
 fn read_records(batch: &RecordBatch, dataset: Option<&str>, out: &mut Vec<LedgerRecord>) {
     let str_col = |name: &str| {
         batch
@@ -458,5 +956,21 @@ fn read_records(batch: &RecordBatch, dataset: Option<&str>, out: &mut Vec<Ledger
             recorded_at: at.value(i),
             duration_ms: u(&dur, i),
         });
+    }
+}
+
+#[cfg(test)]
+impl Ledger {
+    /// Writes records the way gridlake wrote them before dataset folders: one file straight under
+    /// `_gridlake/ledger/`, datasets mixed (for the backward-compatibility tests).
+    pub(crate) async fn append_flat(&self, name: &str, records: &[LedgerRecord]) {
+        let batch = to_batch(records).expect("batch");
+        let path = self.lake.path(&format!("{LEDGER_DIR}/{name}.parquet"));
+        let bytes = encode_batches(&batch).expect("encode");
+        self.lake
+            .store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .expect("put");
     }
 }

@@ -40,7 +40,7 @@ pub use error::LakeError;
 pub use footer::{FOOTER_PREFIX, FooterMeta};
 pub use layout::{CommitStyle, LAKE_FORMAT_VERSION, Lake, LakeInfo};
 pub use lease::{Lease, LeaseInfo, new_owner_id};
-pub use ledger::{DayState, DayStatus, Ledger, LedgerRecord, availability_pct};
+pub use ledger::{CompactOutcome, DayState, DayStatus, Ledger, LedgerRecord, availability_pct};
 pub use location::LakeLocation;
 pub use store::{FaultyStore, InstrumentedStore, LIST_PAGE_KEYS, RequestCounts};
 pub use verify::Violation;

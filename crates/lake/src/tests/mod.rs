@@ -2,6 +2,7 @@
 //! server (moto, started by `gridlake-testkit`), as object_store runs its `integration.rs` on every store.
 
 mod budget;
+mod compaction;
 mod faults;
 mod leases;
 mod suite;
