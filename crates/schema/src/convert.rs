@@ -318,12 +318,18 @@ impl Utf8Columns {
         self.nulls.append_null();
     }
 
-    fn finish(&mut self) -> Result<ArrayRef, arrow::error::ArrowError> {
+    fn finish(&mut self, next_rows: usize) -> Result<ArrayRef, arrow::error::ArrowError> {
         let mut offsets = std::mem::take(&mut self.offsets);
         if offsets.is_empty() {
             offsets.push(0);
         }
-        let values = std::mem::take(&mut self.values);
+        // The next batch's text is about as long as this one's (per row): reserving it now saves the doublings.
+        let per_row = self.values.len() / offsets.len().max(1);
+        let values = std::mem::replace(
+            &mut self.values,
+            Vec::with_capacity(next_rows * (per_row + 1)),
+        );
+        self.offsets.reserve(next_rows + 1);
         let nulls = self.nulls.finish();
         let offsets = arrow::buffer::OffsetBuffer::new(arrow::buffer::ScalarBuffer::from(offsets));
         Ok(Arc::new(StringArray::try_new(
@@ -383,16 +389,34 @@ impl ColBuilder {
         }
     }
 
-    fn finish(&mut self) -> Result<ArrayRef, arrow::error::ArrowError> {
+    /// Finishes the batch and leaves room for `next_rows` more: arrow's builders restart from an empty buffer,
+    /// and growing one by doubling copies it and faults in fresh pages (a tenth of the converter's time).
+    fn finish(&mut self, next_rows: usize) -> Result<ArrayRef, arrow::error::ArrowError> {
         Ok(match self {
-            ColBuilder::Utf8(b) => b.finish()?,
-            ColBuilder::I16(b) => Arc::new(b.finish()),
-            ColBuilder::I32(b) => Arc::new(b.finish()),
-            ColBuilder::I64(b) => Arc::new(b.finish()),
-            ColBuilder::F64(b) => Arc::new(b.finish()),
-            ColBuilder::Bool(b) => Arc::new(b.finish()),
-            ColBuilder::Date(b) => Arc::new(b.finish()),
-            ColBuilder::Ts(b) => Arc::new(b.finish().with_timezone("UTC")),
+            ColBuilder::Utf8(b) => b.finish(next_rows)?,
+            ColBuilder::I16(b) => {
+                Arc::new(std::mem::replace(b, Int16Builder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::I32(b) => {
+                Arc::new(std::mem::replace(b, Int32Builder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::I64(b) => {
+                Arc::new(std::mem::replace(b, Int64Builder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::F64(b) => {
+                Arc::new(std::mem::replace(b, Float64Builder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::Bool(b) => {
+                Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::Date(b) => {
+                Arc::new(std::mem::replace(b, Date32Builder::with_capacity(next_rows)).finish())
+            }
+            ColBuilder::Ts(b) => Arc::new(
+                std::mem::replace(b, TimestampMicrosecondBuilder::with_capacity(next_rows))
+                    .finish()
+                    .with_timezone("UTC"),
+            ),
         })
     }
 }
@@ -403,8 +427,12 @@ struct DayState {
     rows_in_batch: usize,
     next_row: u32,
     batch_first_row: u32,
-    /// key hash → (row id, line, precedence rank, day the row's record is counted on).
-    keys: HashMap<u128, (u32, u64, u32, i32)>,
+    /// Key hash → row id. Probing this table misses the cache on almost every record (keys come in file
+    /// order, buckets in hash order), so its entries are kept small: the hash as two `u64`s (a `u128` would
+    /// align entries to 48 bytes instead of 24) and the rest of the row's facts in `row_facts`.
+    keys: HashMap<[u64; 2], u32>,
+    /// Per row id, in append order: (line, precedence rank, day the row's record is counted on).
+    row_facts: Vec<(u64, u32, i32)>,
     outcome: DayOutcome,
 }
 
@@ -461,6 +489,12 @@ pub struct Converter {
     superseded_lines: hashbrown::HashSet<u64>,
     /// Scratch rows (one per unpivoted value, else one).
     rows: Vec<Vec<Slot>>,
+    /// Scratch (day, key hash, precedence rank) per output row of the record in progress, kept to save an
+    /// allocation per record.
+    placements: Vec<(i32, u128, u32)>,
+    /// The record in progress is all ASCII (checked once per line), so its text fields need no UTF-8 check
+    /// of their own.
+    line_ascii: bool,
     key_buf: Vec<u8>,
     /// Values supplied by the caller for `context = "…"` columns.
     context: InputContext,
@@ -539,6 +573,8 @@ impl Converter {
             in_order_seen: HashMap::new(),
             superseded_lines: hashbrown::HashSet::new(),
             rows: Vec::new(),
+            placements: Vec::new(),
+            line_ascii: false,
             key_buf: Vec::new(),
             context,
             preamble_left: csv.preamble_lines,
@@ -1175,6 +1211,7 @@ impl Converter {
             next_row: 0,
             batch_first_row: 0,
             keys: HashMap::new(),
+            row_facts: Vec::new(),
             outcome: DayOutcome::default(),
         })
     }
@@ -1184,6 +1221,7 @@ impl Converter {
             return;
         };
         let Some(ds) = self.hot.take() else { return };
+        self.line_ascii = self.out[..self.outlen].is_ascii();
         let result = self.convert_record(&ds, &binding, line);
         self.hot = Some(ds);
         self.binding = Some(binding);
@@ -1320,7 +1358,9 @@ impl Converter {
             }
         }
         // Phase 4: day and key of each output row; duplicates decided before anything is appended.
-        let mut placements: Vec<(i32, u128, u32)> = Vec::with_capacity(out_rows);
+        // Taken from its scratch slot and put back on success (an early return just drops it).
+        let mut placements = std::mem::take(&mut self.placements);
+        placements.clear();
         for r in 0..out_rows {
             let day = match self.rows[r][part] {
                 Slot::Date(d) => d,
@@ -1357,7 +1397,11 @@ impl Converter {
         let mut supersede: Vec<(i32, u32, u64, i32)> = Vec::new();
         for &(day, key, rank) in &placements {
             let state = self.day_state(day);
-            if let Some(&(old_row, old_line, old_rank, old_record_day)) = state.keys.get(&key) {
+            let found = state
+                .keys
+                .get(&split_hash(key))
+                .map(|&row| (row, state.row_facts[row as usize]));
+            if let Some((old_row, (old_line, old_rank, old_record_day))) = found {
                 if ds.precedence.is_some() && rank > old_rank {
                     supersede.push((day, old_row, old_line, old_record_day));
                 } else if ds.precedence.is_some() && rank < old_rank {
@@ -1408,9 +1452,10 @@ impl Converter {
             for (bld, slot) in state.builders.iter_mut().zip(row.iter()) {
                 bld.append(*slot, &out, &consts);
             }
+            state.keys.insert(split_hash(key), state.next_row);
             state
-                .keys
-                .insert(key, (state.next_row, line, rank, record_day.unwrap_or(day)));
+                .row_facts
+                .push((line, rank, record_day.unwrap_or(day)));
             state.next_row += 1;
             state.rows_in_batch += 1;
             state.outcome.rows += 1;
@@ -1421,6 +1466,7 @@ impl Converter {
         self.out = out;
         self.rows = rows;
         self.consts = consts;
+        self.placements = placements;
         if let Some(day) = record_day {
             let state = self.day_state(day);
             state.outcome.counts.read += 1;
@@ -1557,6 +1603,10 @@ impl Converter {
         }
         let slot = match col.kind {
             ColumnType::Utf8 => {
+                let checks = !col.allowed.is_empty() || col.pattern.is_some();
+                if self.line_ascii && !checks {
+                    return Ok(Slot::Str(start as u32, end as u32));
+                }
                 let s = std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8".to_string())?;
                 if !col.allowed.is_empty() && !col.allowed.iter().any(|a| a == s) {
                     return Err(format!(
@@ -1679,10 +1729,16 @@ impl Converter {
         if state.rows_in_batch == 0 {
             return;
         }
+        // A day that filled a batch will likely fill the next one too; a smaller one was its last.
+        let next_rows = if state.rows_in_batch >= BATCH_ROWS {
+            BATCH_ROWS
+        } else {
+            0
+        };
         let arrays = state
             .builders
             .iter_mut()
-            .map(ColBuilder::finish)
+            .map(|b| b.finish(next_rows))
             .collect::<Result<Vec<ArrayRef>, _>>();
         let first_row = state.batch_first_row;
         state.batch_first_row = state.next_row;
@@ -1703,6 +1759,11 @@ impl Converter {
             }
         }
     }
+}
+
+/// A key hash as the duplicate index stores it.
+fn split_hash(h: u128) -> [u64; 2] {
+    [h as u64, (h >> 64) as u64]
 }
 
 fn derive_timestamp(
