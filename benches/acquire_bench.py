@@ -34,6 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benches"))
+from report import replace_section  # noqa: E402
+
 BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "gridlake"
 
 LEDGER = pa.schema(
@@ -193,7 +196,10 @@ def noop_bench(repeat):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="1 repeat; BENCHMARKS.md is left alone")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
     if not BIN.exists():
         sys.exit(f"{BIN} is missing: run `cargo build --release` first (benches/run-all does)")
     result = {
@@ -210,6 +216,28 @@ def main():
     print(f"after `gridlake ledger compact`: one dataset {g['one_dataset_compacted_s']} s; "
           f"all {g['datasets']} in turn: {g['all_datasets_compacted_s']} s")
     print(f"no-op rerun of a complete month: {n['median_s']} s, {n['http_requests']} HTTP requests (target < {n['target_s']} s)")
+    if not args.quick:
+        replace_section(ROOT / "BENCHMARKS.md", "acquire", markdown(result, args.repeat))
+
+
+def markdown(result, repeat):
+    g, n = result["gaps"], result["noop_rerun"]
+    return "\n".join([
+        "## Acquisition: `gaps` over 10 years × 20 datasets, no-op rerun of a month (issue 7)",
+        "",
+        f"`benches/acquire_bench.py --repeat {repeat}` (release build, median), on {result['machine']['cpus']} cores.",
+        f"The lake: {g['datasets']} datasets × {g['days_per_dataset']:,} days, one small file per day and one day "
+        "in 100 missing, with the ledger daily runs leave (one ledger file per dataset and month).",
+        "",
+        "| measure | seconds | target |",
+        "|---|---:|---:|",
+        f"| `gaps DATASET --json`, one dataset over 10 years | {g['one_dataset_s']} | < {g['target_s']} |",
+        f"| the same for all {g['datasets']} datasets in turn | {g['all_datasets_s']} | |",
+        f"| one dataset after `gridlake ledger compact` | {g['one_dataset_compacted_s']} | < {g['target_s']} |",
+        f"| all {g['datasets']} in turn after compaction | {g['all_datasets_compacted_s']} | |",
+        f"| no-op `ingest` rerun of a complete month ({n['days']} days; {n['http_requests']} HTTP requests) | "
+        f"{n['median_s']} | < {n['target_s']} |",
+    ])
 
 
 if __name__ == "__main__":

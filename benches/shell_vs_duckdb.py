@@ -63,6 +63,7 @@ BENCHES = Path(__file__).resolve().parent
 ROOT = BENCHES.parent
 sys.path.insert(0, str(BENCHES))
 import gen_caiso  # noqa: E402
+from report import replace_section  # noqa: E402
 
 QUERY_NAMES = ["completeness_by_month", "daily_lmp", "daily_ohlc", "telemetry_availability", "top_reject_reasons"]
 TARGET_GEOMEAN = 1.0
@@ -571,16 +572,6 @@ def markdown(res):
         f"{'met' if res['cold']['geomean_ratio'] <= TARGET_GEOMEAN else '**not met**'}).",
     ]
     return "\n".join(lines)
-
-
-def replace_section(md_path, name, body):
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    block = f"{begin}\n{body.rstrip()}\n{end}"
-    text = md_path.read_text() if md_path.exists() else "# Benchmarks\n"
-    i, j = text.find(begin), text.find(end)
-    text = text[:i] + block + text[j + len(end):] if 0 <= i < j else text.rstrip("\n") + "\n\n" + block + "\n"
-    md_path.write_text(text)
-    print(f"updated {md_path} ({name} section)")
 
 
 def print_table(title, rows, header):
