@@ -18,7 +18,7 @@ use gridlake_schema::{Catalog, date_to_day};
 use gridlake_sources::http::HttpConfig;
 use gridlake_sources::{Registry, SourcesConfig};
 
-use crate::common::{gridlake_in, run_python, stdout};
+use crate::common::{gridlake_in, run_python, stderr, stdout, tree};
 
 pub(crate) const TOKEN: &str = "tok-5ecret-vAlue-93";
 
@@ -851,7 +851,7 @@ url = "{base}/hook"
 }
 
 /// `sync` fetches a dataset from its configured start up to today − lag; `backfill` then fetches exactly the
-/// gap days of the history.
+/// gap days of the history; a later `sync` folds the run records once they reach `compact_after_files`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_sync_and_backfill() {
     let server = ReplayServer::start(builtin::recordings().unwrap()).unwrap();
@@ -860,7 +860,7 @@ async fn cli_sync_and_backfill() {
     std::fs::write(
         &config,
         format!(
-            "lake = \"lake\"\n[http]\ntime_scale = 0.001\nmax_attempts = 1\n[sources.nyiso]\nbase_url = \"{}/public/csv\"\n[datasets.nyiso_lbmp_dam_zonal]\nstart = 2024-03-09\n",
+            "lake = \"lake\"\n[http]\ntime_scale = 0.001\nmax_attempts = 1\n[ledger]\ncompact_after_files = 3\n[sources.nyiso]\nbase_url = \"{}/public/csv\"\n[datasets.nyiso_lbmp_dam_zonal]\nstart = 2024-03-09\n",
             server.base_url()
         ),
     )
@@ -901,6 +901,43 @@ async fn cli_sync_and_backfill() {
     assert_eq!(planned[0]["day"], "2024-03-09");
     assert_eq!(planned[0]["reason"], "failed");
     assert_eq!(server.request_count(), before + 1);
+
+    // Two runs, two record files: under the threshold, so the first sync left them alone. The next sync
+    // (which refreshes the latest days, a third record file) reaches it and folds all three into one file;
+    // the day states read the same.
+    let folder = dir
+        .path()
+        .join("lake/_gridlake/ledger/dataset=nyiso_lbmp_dam_zonal");
+    assert_eq!(tree(&folder).len(), 2, "{:?}", tree(&folder));
+    let gaps = || {
+        stdout(&run(&[
+            "gaps",
+            "nyiso_lbmp_dam_zonal",
+            "--start",
+            "2024-03-09",
+            "--end",
+            "2024-03-10",
+            "--all",
+            "--json",
+        ]))
+    };
+    let states_before = gaps();
+    let out = run(&["sync", "nyiso_lbmp_dam_zonal", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not compacted"), "{}", stderr(&out));
+    let files = tree(&folder);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("compacted-"), "{files:?}");
+    let after: serde_json::Value = serde_json::from_str(&gaps()).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&states_before).unwrap();
+    let state = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{} {}", d["day"], d["state"]))
+            .collect()
+    };
+    assert_eq!(state(&after), state(&before));
 }
 
 /// Whole past months come as one archive and are committed per day; days the archive holds no rows for are
