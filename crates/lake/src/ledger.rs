@@ -660,15 +660,26 @@ impl Ledger {
         end: i32,
     ) -> Result<Vec<DayStatus>, LakeError> {
         let records = self.records(Some(dataset)).await?;
-        let files: HashMap<i32, u64> = self
-            .lake
-            .partition_days(dataset)
-            .await?
-            .into_iter()
-            .collect();
+        let files = self.lake.partition_days(dataset).await?;
+        self.day_statuses_from(dataset, start, end, &records, &files)
+            .await
+    }
+
+    /// [`Ledger::day_statuses`] from records and a partition listing the caller already holds: a caller
+    /// that reconciles every dataset (the shell's `ledger` table) reads the records once, not once per
+    /// dataset. `records` may hold other datasets' records; they are skipped.
+    pub async fn day_statuses_from(
+        &self,
+        dataset: &str,
+        start: i32,
+        end: i32,
+        records: &[LedgerRecord],
+        partition_days: &[(i32, u64)],
+    ) -> Result<Vec<DayStatus>, LakeError> {
+        let files: HashMap<i32, u64> = partition_days.iter().copied().collect();
         let mut by_day: BTreeMap<i32, Vec<&LedgerRecord>> = BTreeMap::new();
-        for r in &records {
-            if (start..=end).contains(&r.day) {
+        for r in records {
+            if r.dataset == dataset && (start..=end).contains(&r.day) {
                 by_day.entry(r.day).or_default().push(r);
             }
         }

@@ -159,16 +159,21 @@ pub(crate) async fn history_range(
     records: &[LedgerRecord],
 ) -> Result<Option<(i32, i32)>, gridlake_lake::LakeError> {
     let files = lake.partition_days(dataset).await?;
+    Ok(day_range(dataset, &files, records))
+}
+
+/// The first and last day of `files` and of `dataset`'s records.
+fn day_range(dataset: &str, files: &[(i32, u64)], records: &[LedgerRecord]) -> Option<(i32, i32)> {
     let days = files.iter().map(|(d, _)| *d).chain(
         records
             .iter()
             .filter(|r| r.dataset == dataset)
             .map(|r| r.day),
     );
-    Ok(days.fold(None, |acc, d| match acc {
+    days.fold(None, |acc, d| match acc {
         None => Some((d, d)),
         Some((lo, hi)) => Some((lo.min(d), hi.max(d))),
-    }))
+    })
 }
 
 /// Every day of every dataset's history (first to last day it has a file or a record), with its state:
@@ -185,10 +190,16 @@ pub async fn current_state(
         .map(String::as_str)
         .chain(records.iter().map(|r| r.dataset.as_str()))
         .collect();
+    // One read of the records and one listing per dataset serve both the history's range and the states.
     let mut out = Vec::new();
     for name in names {
-        if let Some((lo, hi)) = history_range(lake, name, &records).await? {
-            out.extend(ledger.day_statuses(name, lo, hi).await?);
+        let files = lake.partition_days(name).await?;
+        if let Some((lo, hi)) = day_range(name, &files, &records) {
+            out.extend(
+                ledger
+                    .day_statuses_from(name, lo, hi, &records, &files)
+                    .await?,
+            );
         }
     }
     Ok(out)
