@@ -152,17 +152,7 @@ fn log_batch(records: &[LedgerRecord]) -> Result<RecordBatch, DataFusionError> {
     Ok(RecordBatch::try_new(log_schema(), cols)?)
 }
 
-/// The first and last day a dataset has anything for (a file or a record), if any.
-pub(crate) async fn history_range(
-    lake: &Lake,
-    dataset: &str,
-    records: &[LedgerRecord],
-) -> Result<Option<(i32, i32)>, gridlake_lake::LakeError> {
-    let files = lake.partition_days(dataset).await?;
-    Ok(day_range(dataset, &files, records))
-}
-
-/// The first and last day of `files` and of `dataset`'s records.
+/// The first and last day a dataset has anything for (a file in `files` or a record), if any.
 fn day_range(dataset: &str, files: &[(i32, u64)], records: &[LedgerRecord]) -> Option<(i32, i32)> {
     let days = files.iter().map(|(d, _)| *d).chain(
         records
@@ -247,19 +237,14 @@ impl LedgerTable {
                 status_batch(&rows)
             }
             LedgerView::Gaps { dataset, range } => {
+                // One read of the records and one listing serve the default range and the states.
                 let ledger = self.lake.ledger();
-                let range = match range {
-                    Some(r) => Some(*r),
-                    None => {
-                        let records = ledger.records(Some(dataset)).await.map_err(external)?;
-                        history_range(&self.lake, dataset, &records)
-                            .await
-                            .map_err(external)?
-                    }
-                };
+                let records = ledger.records(Some(dataset)).await.map_err(external)?;
+                let files = self.lake.partition_days(dataset).await.map_err(external)?;
+                let range = range.or_else(|| day_range(dataset, &files, &records));
                 let rows = match range {
                     Some((lo, hi)) if lo <= hi => ledger
-                        .day_statuses(dataset, lo, hi)
+                        .day_statuses_from(dataset, lo, hi, &records, &files)
                         .await
                         .map_err(external)?,
                     _ => Vec::new(),
