@@ -48,6 +48,8 @@ pub struct Lake {
     pub(crate) root: Path,
     pub(crate) location: String,
     pub(crate) commit_style: CommitStyle,
+    /// Ledger files already decoded, shared by the clones of this lake (see [`crate::ledger`]).
+    pub(crate) ledger_cache: crate::ledger::DecodedCache,
 }
 
 // By hand: the location says which lake it is; the store's own Debug is long, and a store is the one thing
@@ -79,6 +81,7 @@ impl Lake {
             root: Path::default(),
             location: dir.display().to_string(),
             commit_style: CommitStyle::StageAndRename,
+            ledger_cache: Default::default(),
         };
         lake.init().await?;
         Ok(lake)
@@ -95,19 +98,23 @@ impl Lake {
             root,
             location: location.into(),
             commit_style: CommitStyle::ConditionalPut,
+            ledger_cache: Default::default(),
         };
         lake.init().await?;
         Ok(lake)
     }
 
     /// The same lake seen through a wrapper of its store (request counting, fault injection): root,
-    /// location and commit style stay.
+    /// location and commit style stay; the ledger cache starts empty.
     pub fn wrap_store(
         &self,
         wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
     ) -> Lake {
         Lake {
             store: wrap(Arc::clone(&self.store)),
+            // Its own cache: a wrapper counts or fails requests, and answers cached from the unwrapped
+            // lake's reads would hide them.
+            ledger_cache: Default::default(),
             ..self.clone()
         }
     }

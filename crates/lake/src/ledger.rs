@@ -251,6 +251,8 @@ struct LedgerFile {
     /// Path relative to the ledger folder: `dataset=<name>/<file>`, or `<file>` in the flat layout.
     rel: String,
     path: Path,
+    /// Its size in the listing: part of the cache key, in case a name is ever written twice.
+    size: u64,
     /// The generation, for a compacted file.
     generation: Option<u64>,
 }
@@ -288,6 +290,44 @@ struct View {
 struct Decoded {
     batches: Vec<RecordBatch>,
     folded: Vec<String>,
+}
+
+/// Which decode of which file: its path and size, and the dataset a flat-layout file was filtered to.
+type DecodedKey = (Path, u64, Option<String>);
+
+/// Ledger files a lake has decoded, by path and size. A ledger file is never changed after it is written
+/// (appends and compactions write new names, and a name is never reused), so a process that reads the
+/// ledger again, like a shell session running one query after another, lists it and decodes only files it
+/// has not seen. Entries of files a later listing no longer shows (folded by a compaction) are dropped.
+#[derive(Default, Clone)]
+pub(crate) struct DecodedCache(Arc<std::sync::Mutex<HashMap<DecodedKey, CachedFile>>>);
+
+/// A decoded file, or `None` for one that holds no record of the dataset it was read for.
+type CachedFile = Option<Arc<Decoded>>;
+
+impl DecodedCache {
+    fn get(&self, key: &DecodedKey) -> Option<CachedFile> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: DecodedKey, value: CachedFile) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key, value);
+        }
+    }
+
+    /// How many decodes it holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.len())
+    }
+
+    /// Forgets every file not in `listed` (a listing of the whole ledger).
+    fn retain_listed(&self, listed: &HashSet<&Path>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|(path, _, _), _| listed.contains(path));
+        }
+    }
 }
 
 fn generation_of(name: &str) -> Option<u64> {
@@ -386,7 +426,7 @@ impl Ledger {
             .map_err(|e| self.lake.err("list", &folder, e))?;
         let mut listing = Listing::default();
         for m in top.into_iter().chain(metas) {
-            listing.add(&dir, m.location);
+            listing.add(&dir, m.location, m.size);
         }
         listing.sort();
         Ok(listing)
@@ -404,9 +444,16 @@ impl Ledger {
             .map_err(|e| self.lake.err("list", &dir, e))?;
         let mut listing = Listing::default();
         for m in metas {
-            listing.add(&dir, m.location);
+            listing.add(&dir, m.location, m.size);
         }
         listing.sort();
+        let listed: HashSet<&Path> = listing
+            .flat
+            .iter()
+            .chain(listing.folders.values().flatten())
+            .map(|f| &f.path)
+            .collect();
+        self.lake.ledger_cache.retain_listed(&listed);
         Ok(listing)
     }
 
@@ -424,8 +471,11 @@ impl Ledger {
             .filter(|d| only.is_none_or(|o| o == d.as_str()))
             .filter_map(|d| Some((d.as_str(), listing.head(d)?)))
             .collect();
-        let paths: Vec<Path> = heads.iter().map(|(_, f)| f.path.clone()).collect();
-        let decoded = self.read_files(paths, None).await?;
+        let keys: Vec<DecodedKey> = heads
+            .iter()
+            .map(|(_, f)| (f.path.clone(), f.size, None))
+            .collect();
+        let decoded = self.read_files(keys).await?;
         let Some(decoded) = decoded else {
             return Ok(None);
         };
@@ -435,7 +485,7 @@ impl Ledger {
                 read_records(batch, Some(dataset), &mut view.records);
             }
             view.folded
-                .insert((*dataset).to_string(), d.folded.into_iter().collect());
+                .insert((*dataset).to_string(), d.folded.iter().cloned().collect());
         }
         let skip = |dataset: &str, f: &LedgerFile| {
             view.folded.get(dataset).is_some_and(|s| s.contains(&f.rel))
@@ -460,8 +510,15 @@ impl Ledger {
                 .filter(|f| only.is_none_or(|o| !skip(o, f)))
                 .map(|f| (None, f)),
         );
-        let paths: Vec<Path> = rest.iter().map(|(_, f)| f.path.clone()).collect();
-        let Some(decoded) = self.read_files(paths, only).await? else {
+        // Only a flat-layout file mixes datasets and is worth filtering to `only`.
+        let keys: Vec<DecodedKey> = rest
+            .iter()
+            .map(|(folder, f)| {
+                let filter = if folder.is_none() { only } else { None };
+                (f.path.clone(), f.size, filter.map(str::to_string))
+            })
+            .collect();
+        let Some(decoded) = self.read_files(keys).await? else {
             return Ok(None);
         };
         for ((folder, file), d) in rest.iter().zip(decoded) {
@@ -484,25 +541,45 @@ impl Ledger {
         Ok(Some(view))
     }
 
-    /// GETs and decodes files, in order, several at a time. `None` when one of them no longer exists; an
-    /// inner `None` for a file that holds no record of `only` (per its statistics).
+    /// GETs and decodes files (path, listed size, dataset to filter to), in order, several at a time; files
+    /// decoded before come from the lake's cache. `None` when one of them no longer exists; an inner `None`
+    /// for a file that holds no record of the dataset filtered to (per its statistics).
     async fn read_files(
         &self,
-        paths: Vec<Path>,
-        only: Option<&str>,
-    ) -> Result<Option<Vec<Option<Decoded>>>, LakeError> {
+        keys: Vec<DecodedKey>,
+    ) -> Result<Option<Vec<CachedFile>>, LakeError> {
+        let cache = &self.lake.ledger_cache;
+        let cached: Vec<Option<CachedFile>> = keys.iter().map(|k| cache.get(k)).collect();
+        let missing: Vec<Path> = keys
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(k, _)| k.0.clone())
+            .collect();
         // Owned paths and a plain `async move`: a stream over borrowed items makes this future not `Send`
         // (rustc's higher-ranked lifetime limitation), and callers spawn it.
-        let results: Vec<Result<Option<(Path, Bytes)>, LakeError>> = futures::stream::iter(paths)
+        let results: Vec<Result<Option<(Path, Bytes)>, LakeError>> = futures::stream::iter(missing)
             .map(|p| async move { self.get(&p).await })
             .buffered(READ_CONCURRENCY)
             .collect()
             .await;
-        let mut out = Vec::with_capacity(results.len());
-        for r in results {
-            match r? {
+        let mut fetched = results.into_iter();
+        let mut out = Vec::with_capacity(keys.len());
+        for (key, hit) in keys.into_iter().zip(cached) {
+            if let Some(hit) = hit {
+                out.push(hit);
+                continue;
+            }
+            let Some(result) = fetched.next() else {
+                return Ok(None);
+            };
+            match result? {
                 None => return Ok(None),
-                Some((path, bytes)) => out.push(decode(bytes, &path, only)?),
+                Some((path, bytes)) => {
+                    let d = decode(bytes, &path, key.2.as_deref())?.map(Arc::new);
+                    cache.put(key, d.clone());
+                    out.push(d);
+                }
             }
         }
         Ok(Some(out))
@@ -747,7 +824,7 @@ impl Ledger {
 
 impl Listing {
     /// Files it does not recognise (a crashed local PUT's temporary, anything deeper) are left out.
-    fn add(&mut self, dir: &Path, location: Path) {
+    fn add(&mut self, dir: &Path, location: Path, size: u64) {
         let Some(parts) = location.prefix_match(dir) else {
             return;
         };
@@ -756,6 +833,7 @@ impl Listing {
             rel,
             generation: generation_of(name),
             path: location.clone(),
+            size,
         };
         match parts.as_slice() {
             [name] if name.ends_with(".parquet") => {

@@ -155,6 +155,37 @@ async fn one_dataset_reads_only_its_own_files() {
     );
 }
 
+/// A process that reads the ledger again (a shell session, query after query) GETs only the files it has
+/// not decoded yet, and sees exactly what a fresh reader sees, through appends and a compaction.
+#[tokio::test]
+async fn a_second_read_gets_only_new_ledger_files() {
+    let (lake, _dir) = local_lake().await;
+    history(&lake, 4).await;
+    let counted = InstrumentedStore::new(Arc::clone(lake.store()));
+    let probe = lake.wrap_store(|_| Arc::new(counted.clone()));
+    let gets = |c: &InstrumentedStore| c.counts().get;
+    let first = seen(&probe).await;
+    assert!(gets(&counted) > 0);
+    counted.reset();
+    assert_eq!(seen(&probe).await, first);
+    assert_eq!(gets(&counted), 0, "every file was decoded before");
+
+    history(&lake, 1).await; // one new file per dataset, written by another lake handle
+    counted.reset();
+    let after_append = seen(&probe).await;
+    assert_eq!(gets(&counted), 2, "only the two new files");
+    assert_eq!(after_append.0.len(), first.0.len() + 6);
+    let fresh = lake.wrap_store(|s| s);
+    assert_eq!(seen(&fresh).await, after_append);
+
+    lake.ledger().compact_all().await.unwrap();
+    counted.reset();
+    assert_eq!(seen(&probe).await, after_append);
+    assert_eq!(gets(&counted), 2, "only the two compacted files");
+    // Files folded away are forgotten: the cache holds what the ledger lists now.
+    assert_eq!(probe.ledger_cache.len(), 2);
+}
+
 #[tokio::test]
 async fn compact_keeps_every_record_and_is_idempotent() {
     let (lake, _dir) = local_lake().await;
