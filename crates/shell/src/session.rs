@@ -105,7 +105,7 @@ impl LakeSession {
             let table = listing_table(
                 &lake,
                 &name,
-                Arc::clone(ds.arrow_schema()),
+                scan_schema(ds.arrow_schema()),
                 vec![("date".to_string(), DataType::Date32)],
             )?;
             ctx.register_table(name.as_str(), Arc::new(table))?;
@@ -239,6 +239,25 @@ async fn dataset_folders(lake: &Lake) -> Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// The schema a dataset is scanned with: the lake's, with text read as `Utf8View`. The Parquet reader then
+/// points into the decoded pages (dictionary pages included) instead of copying every value, and filters,
+/// grouping and sorting on text compare the views' inline prefixes; DataFusion itself reads Parquet text as
+/// views when it infers a schema (`schema_force_view_types`).
+fn scan_schema(schema: &SchemaRef) -> SchemaRef {
+    use arrow::datatypes::{Field, Schema};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 fn table_url(lake: &Lake, rel: &str) -> Result<ListingTableUrl> {

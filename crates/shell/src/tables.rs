@@ -181,9 +181,11 @@ pub async fn current_state(
         .chain(records.iter().map(|r| r.dataset.as_str()))
         .collect();
     // One read of the records and one listing per dataset serve both the history's range and the states.
+    // The listings run together: on a local lake each is a directory walk, on S3 a round trip or more.
+    let listings =
+        futures::future::try_join_all(names.iter().map(|name| lake.partition_days(name))).await?;
     let mut out = Vec::new();
-    for name in names {
-        let files = lake.partition_days(name).await?;
+    for (name, files) in names.into_iter().zip(listings) {
         if let Some((lo, hi)) = day_range(name, &files, &records) {
             out.extend(
                 ledger
