@@ -27,12 +27,17 @@ pub struct S3Server {
 }
 
 fn repo() -> PathBuf {
-    // crates/testkit → the repository root, where scripts/python-env puts `.venv`.
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent()
-        .and_then(|p| p.parent())
+    // The workspace root, where scripts/python-env puts `.venv`: found from the package under test at run
+    // time (cargo sets CARGO_MANIFEST_DIR for test processes), not from where this crate was compiled: a
+    // build cache shared by clones at different paths keeps the first clone's compile-time path.
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .unwrap_or(here)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(PathBuf::from)
+        .unwrap_or(start)
 }
 
 fn free_port() -> u16 {

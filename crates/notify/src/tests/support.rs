@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -115,13 +115,18 @@ impl TestPki {
     }
 }
 
+/// This crate's folder, as cargo says when it runs the tests rather than where the test binary was built:
+/// a build cache shared by clones at different paths keeps the first clone's compile-time path.
+fn crate_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The project venv's Python (or `$GRIDLAKE_PYTHON`), checked to have aiosmtpd. Missing either
 /// FAILS the test: a notifier nobody tested against a real relay is not tested.
 fn python() -> PathBuf {
-    let python = std::env::var_os("GRIDLAKE_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
+    let python = std::env::var_os("GRIDLAKE_PYTHON")
+        .map_or_else(|| crate_dir().join("../../.venv/bin/python"), PathBuf::from);
     let check = Command::new(&python)
         .args(["-c", "import aiosmtpd"])
         .output();
@@ -154,7 +159,7 @@ impl SmtpServer {
         let pki = TestPki::new();
         let out_dir = pki.dir.path().join("messages");
         std::fs::create_dir(&out_dir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests-support/smtp_server.py");
+        let script = crate_dir().join("tests-support/smtp_server.py");
         let mut child = Command::new(python())
             .arg(&script)
             .arg(&pki.cert_pem)
