@@ -109,7 +109,7 @@ impl Printer {
                     let n = result.num_rows();
                     writeln!(
                         out,
-                        "{n} row{} in {:.3}s",
+                        "{n} row{} in {:.4}s",
                         if n == 1 { "" } else { "s" },
                         result.elapsed.as_secs_f64()
                     )?;
