@@ -148,7 +148,7 @@ fn datasets_lists_the_catalog_with_columns_and_types() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v[0]["key"]["columns"],
-        serde_json::json!(["lmp_type", "node", "interval_start"])
+        serde_json::json!(["node", "lmp_type", "interval_start"])
     );
     assert_eq!(v[0]["columns"].as_array().unwrap().len(), 16);
 }

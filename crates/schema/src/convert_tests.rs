@@ -816,7 +816,7 @@ fn duplicate_key_rejects_the_second_record() {
     let r = only_reject(&rejects);
     assert_reject(r, 10, None, "duplicate key");
     assert!(
-        r.reason.contains("(lmp_type, node, interval_start)"),
+        r.reason.contains("(node, lmp_type, interval_start)"),
         "{}",
         r.reason
     );
