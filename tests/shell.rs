@@ -740,3 +740,59 @@ fn the_session_reads_a_lake_on_any_object_store_under_any_root() {
         assert!(rejects.contains("| 2 |"), "{rejects}");
     });
 }
+
+/// A session sees what was committed after it opened, in dataset tables and `ledger` alike: DataFusion's
+/// default keeps a table's file listing for the session's life, which would hide a day `sync` added while
+/// the shell was open, although `ledger` shows it.
+#[test]
+fn an_open_session_sees_days_committed_after_it_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let day_file = |day: &str, day_start_utc: chrono::DateTime<Utc>| {
+        let mut rows = vec![CAISO_HEADER.to_string()];
+        for hr in 1..=3u32 {
+            let t = day_start_utc + Duration::hours(i64::from(hr) - 1);
+            rows.push(caiso_row(t, day, hr, "0096WD_7_N001", "LMP", 30.0));
+        }
+        write(dir.path(), &format!("{day}.csv"), rows.join("\n") + "\n")
+    };
+    let first = day_file(
+        "2018-11-08",
+        Utc.with_ymd_and_hms(2018, 11, 8, 8, 0, 0).unwrap(),
+    );
+    let second = day_file(
+        "2018-11-09",
+        Utc.with_ymd_and_hms(2018, 11, 9, 8, 0, 0).unwrap(),
+    );
+    let (code, _) = import_json(&lake_dir, "caiso_lmp_dam", &[&first], &[]);
+    assert_eq!(code, 0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let lake = gridlake_lake::Lake::open_local(&lake_dir).await.unwrap();
+        let catalog = gridlake_schema::Catalog::builtin().unwrap();
+        let session = gridlake_shell::LakeSession::open(lake, catalog)
+            .await
+            .unwrap();
+        let seen = || async {
+            let out = session
+                .execute(
+                    "SELECT (SELECT count(*) FROM caiso_lmp_dam) AS table_rows, \
+                     (SELECT count(*) FROM ledger WHERE dataset = 'caiso_lmp_dam' AND state <> 'missing') AS ledger_days",
+                )
+                .await
+                .unwrap();
+            arrow::util::pretty::pretty_format_batches(&out.batches)
+                .unwrap()
+                .to_string()
+        };
+        let before = seen().await;
+        assert!(before.contains("| 3          | 1           |"), "{before}");
+        let (code, _) = import_json(&lake_dir, "caiso_lmp_dam", &[&second], &[]);
+        assert_eq!(code, 0);
+        let after = seen().await;
+        assert!(after.contains("| 6          | 2           |"), "{after}");
+    });
+}

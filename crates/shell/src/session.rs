@@ -204,9 +204,16 @@ impl LakeSession {
         Ok(Some(self.ctx.table_provider(name).await?.schema()))
     }
 
-    /// Runs one SQL statement and collects its result.
+    /// Runs one SQL statement and collects its result, over the lake as it is when the statement starts.
     pub async fn execute(&self, sql: &str) -> Result<QueryOutput> {
         let started = Instant::now();
+        // DataFusion keeps each table's file listing for the session's whole life by default. A shell stays
+        // open while `sync` commits new days, and the `ledger` table is computed afresh at each scan: without
+        // this, a day could show as complete in `ledger` yet be absent from its dataset's table. Each statement
+        // lists again (footers and statistics stay cached: those caches check each file's size and time).
+        if let Some(listings) = self.ctx.runtime_env().cache_manager.get_list_files_cache() {
+            listings.clear();
+        }
         let df = self.ctx.sql(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
