@@ -175,3 +175,60 @@ fn ledger_compact_folds_the_run_records_and_changes_no_state() {
     let verify = gridlake(&["verify", "--lake", lake_arg]);
     assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
 }
+
+/// `import` folds the run records too once they reach `[ledger] compact_after_files`, as `sync` does, so a
+/// lake fed by daily imports keeps its state at a few reads; the states are the same either way.
+#[test]
+fn import_compacts_the_ledger_past_the_configured_file_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    let config = write(
+        dir.path(),
+        "gridlake.toml",
+        "[ledger]\ncompact_after_files = 3\n",
+    );
+    let config_arg = config.to_str().unwrap();
+    let empty = write(dir.path(), "empty.csv", format!("{CAISO_HEADER}\n"));
+    let inputs = [
+        (fixture(CAISO_ONE_DAY), None),
+        (fixture(CAISO_ZIP), None),
+        (empty, Some("2024-01-06")),
+    ];
+    let folder = lake.join("_gridlake/ledger/dataset=caiso_lmp_dam");
+    let mut file_counts = Vec::new();
+    for (input, day) in &inputs {
+        let mut args = vec![
+            "--config",
+            config_arg,
+            "import",
+            "caiso_lmp_dam",
+            input.to_str().unwrap(),
+            "--lake",
+            lake_arg,
+        ];
+        if let Some(day) = day {
+            args.extend(["--day", day]);
+        }
+        let out = gridlake(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        file_counts.push(tree(&folder));
+    }
+    // Two runs leave two files; the third reaches the threshold and folds all three into one.
+    assert_eq!(file_counts[0].len(), 1, "{file_counts:?}");
+    assert_eq!(file_counts[1].len(), 2, "{file_counts:?}");
+    assert_eq!(file_counts[2].len(), 1, "{file_counts:?}");
+    assert!(
+        file_counts[2][0].starts_with("compacted-"),
+        "{file_counts:?}"
+    );
+    // The same states as a lake that never compacted (the default threshold, 32, is not reached).
+    let plain = dir.path().join("plain");
+    for (input, day) in &inputs {
+        let extra: Vec<&str> = day.iter().flat_map(|d| ["--day", *d]).collect();
+        let (code, _) = import_json(&plain, "caiso_lmp_dam", &[input.as_path()], &extra);
+        assert_eq!(code, 0);
+    }
+    let states = |l: &std::path::Path| day_states(l, "caiso_lmp_dam", "2019-12-30", "2024-01-07");
+    assert_eq!(states(&lake), states(&plain));
+}

@@ -246,14 +246,6 @@ impl Acquirer {
             };
             runs.push(self.run_dataset(&name, start, window.latest, args).await?);
         }
-        if !args.dry_run {
-            // Maintenance, not the run's outcome: the records are all there whether or not they are folded,
-            // so a failure here is a warning and the next sync tries again.
-            let threshold = self.config.ledger.compact_after_files;
-            if let Err(e) = self.lake.ledger().compact_if_needed(threshold).await {
-                eprintln!("warning: the ledger was not compacted: {e}");
-            }
-        }
         Ok(runs)
     }
 
@@ -346,5 +338,15 @@ impl Acquirer {
                 );
             }
         }
+    }
+}
+
+/// Folds each dataset's ledger run records once it has `[ledger] compact_after_files` of them, after any
+/// command that appended some (`import`, `ingest`, `sync`, `backfill`), so that a lake fed daily by any of
+/// them keeps `gaps` and the shell's `ledger` at a few reads. Maintenance, not the run's outcome: the records
+/// are all there whether or not they are folded, so a failure is a warning and the next run tries again.
+pub(crate) async fn compact_ledger(lake: &Lake, threshold: usize) {
+    if let Err(e) = lake.ledger().compact_if_needed(threshold).await {
+        eprintln!("warning: the ledger was not compacted (the next run tries again): {e}");
     }
 }

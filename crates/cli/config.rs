@@ -42,8 +42,9 @@ pub(crate) struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LedgerConfig {
-    /// `sync` compacts a dataset's run records once they span this many files (one per run that touched
-    /// the dataset); each file is a GET whenever the dataset's state is read (default 32; 0 never).
+    /// `import`, `ingest`, `sync` and `backfill` compact a dataset's run records once they span this many
+    /// files (one per run that touched the dataset); each file is a GET whenever the dataset's state is read
+    /// (default 32; 0 never).
     #[serde(default = "default_compact_after_files")]
     pub(crate) compact_after_files: usize,
 }

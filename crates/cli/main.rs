@@ -118,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 opts.jobs = j.max(1);
             }
             let summary = import_files(&lake, ds, &files, &opts).await?;
+            acquire::compact_ledger(&lake, config.ledger.compact_after_files).await;
             output::import(&summary, cli.json)?;
             Ok(if summary.has_failures() {
                 EXIT_FAILURES
@@ -250,6 +251,9 @@ pub(crate) async fn run_fetching(
         datasets: runs,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
+    if !args.dry_run {
+        acquire::compact_ledger(&acq.lake, acq.config.ledger.compact_after_files).await;
+    }
     let text = output::fetch(&summary, json)?;
     if !args.dry_run {
         acq.notify(name, &summary, text).await;
