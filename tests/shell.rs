@@ -741,9 +741,9 @@ fn the_session_reads_a_lake_on_any_object_store_under_any_root() {
     });
 }
 
-/// A session sees what was committed after it opened, in dataset tables and `ledger` alike: DataFusion's
+/// A session sees what was committed after it opened, in dataset tables and `ledger` alike (DataFusion's
 /// default keeps a table's file listing for the session's life, which would hide a day `sync` added while
-/// the shell was open, although `ledger` shows it.
+/// the shell was open, although `ledger` shows it), and a dataset folder that appeared meanwhile.
 #[test]
 fn an_open_session_sees_days_committed_after_it_opened() {
     let dir = tempfile::tempdir().unwrap();
@@ -794,5 +794,23 @@ fn an_open_session_sees_days_committed_after_it_opened() {
         assert_eq!(code, 0);
         let after = seen().await;
         assert!(after.contains("| 6          | 2           |"), "{after}");
+        // A dataset whose folder appears after the session opened becomes a table at the next statement.
+        assert!(!session.tables().iter().any(|t| t.name == "binance_klines"));
+        let (code, _) = import_json(&lake_dir, "binance_klines", &[&fixture(BINANCE_ZIP)], &[]);
+        assert_eq!(code, 0);
+        let out = session
+            .execute("SELECT count(*) > 0 AS has_rows FROM binance_klines")
+            .await
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&out.batches)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| true     |"), "{text}");
+        let names: Vec<String> = session.tables().into_iter().map(|t| t.name).collect();
+        assert_eq!(
+            names[..2],
+            ["binance_klines".to_string(), "caiso_lmp_dam".to_string()],
+            "{names:?}"
+        );
     });
 }

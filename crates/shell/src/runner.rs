@@ -148,6 +148,7 @@ impl Shell {
                 self.print_listing(out, &text_output(&["command", "does"], rows)?)?;
             }
             ("\\d", []) => {
+                self.session.refresh().await?;
                 let mut rows: Vec<Vec<String>> = self
                     .session
                     .tables()
@@ -193,9 +194,9 @@ impl Shell {
                 self.print_listing(out, &text_output(&["column", "type", "nullable"], rows)?)?;
             }
             ("\\datasets", []) => {
-                let present: Vec<&str> = self
-                    .session
-                    .tables()
+                self.session.refresh().await?;
+                let tables = self.session.tables();
+                let present: Vec<&str> = tables
                     .iter()
                     .filter(|t| t.kind == TableKind::Dataset)
                     .map(|t| t.name.as_str())

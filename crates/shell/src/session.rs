@@ -69,7 +69,9 @@ pub struct LakeSession {
     ctx: SessionContext,
     lake: Lake,
     catalog: Catalog,
-    tables: Vec<TableInfo>,
+    /// Datasets first, in the order registered; a dataset folder that appears later is added by
+    /// [`LakeSession::refresh`].
+    tables: std::sync::Mutex<Vec<TableInfo>>,
 }
 
 // `SessionContext` has no `Debug`; the lake and the table names say what a session is.
@@ -97,23 +99,9 @@ impl LakeSession {
 
         let mut tables = Vec::new();
         for name in dataset_folders(&lake).await? {
-            let Ok(ds) = catalog.get(&name) else {
-                // A folder no schema describes (a dataset from a `schema_dir` not loaded here, or not
-                // gridlake's): registering it with an inferred schema could mistype it, so it is left out.
-                continue;
-            };
-            let table = listing_table(
-                &lake,
-                &name,
-                scan_schema(ds.arrow_schema()),
-                vec![("date".to_string(), DataType::Date32)],
-            )?;
-            ctx.register_table(name.as_str(), Arc::new(table))?;
-            tables.push(TableInfo {
-                description: ds.definition().description.clone(),
-                name,
-                kind: TableKind::Dataset,
-            });
+            if let Some(info) = register_dataset(&ctx, &lake, &catalog, name)? {
+                tables.push(info);
+            }
         }
 
         let datasets: Arc<Vec<String>> =
@@ -160,8 +148,33 @@ impl LakeSession {
             ctx,
             lake,
             catalog,
-            tables,
+            tables: std::sync::Mutex::new(tables),
         })
+    }
+
+    /// Registers the dataset folders that appeared since the session opened (a first `sync` of a new
+    /// dataset while the shell is open): one LIST of the lake's top level. [`LakeSession::execute`] calls it
+    /// before each statement.
+    pub async fn refresh(&self) -> Result<()> {
+        let folders = dataset_folders(&self.lake).await?;
+        let mut tables = self.tables.lock().map_err(|_| {
+            crate::ShellError::Usage("internal: the table list lock is poisoned".into())
+        })?;
+        for name in folders {
+            // Registered already, or a name the user gave a view of their own (`CREATE VIEW`): kept as is.
+            if tables.iter().any(|t| t.name == name) || self.ctx.table_exist(name.as_str())? {
+                continue;
+            }
+            if let Some(info) = register_dataset(&self.ctx, &self.lake, &self.catalog, name)? {
+                // Datasets stay ahead of the lake tables, in name order.
+                let at = tables
+                    .iter()
+                    .position(|t| t.kind != TableKind::Dataset || t.name > info.name)
+                    .unwrap_or(tables.len());
+                tables.insert(at, info);
+            }
+        }
+        Ok(())
     }
 
     /// The DataFusion context (to register more, or to run DataFrame code).
@@ -179,9 +192,9 @@ impl LakeSession {
         &self.catalog
     }
 
-    /// The tables registered at open, datasets first.
-    pub fn tables(&self) -> &[TableInfo] {
-        &self.tables
+    /// The tables registered (at open and by [`LakeSession::refresh`]), datasets first.
+    pub fn tables(&self) -> Vec<TableInfo> {
+        self.tables.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// Every table name the session resolves now (including views made with `CREATE VIEW`).
@@ -214,6 +227,7 @@ impl LakeSession {
         if let Some(listings) = self.ctx.runtime_env().cache_manager.get_list_files_cache() {
             listings.clear();
         }
+        self.refresh().await?;
         let df = self.ctx.sql(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
@@ -223,6 +237,32 @@ impl LakeSession {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// Registers the dataset in folder `name` as a table, if the catalog describes it.
+fn register_dataset(
+    ctx: &SessionContext,
+    lake: &Lake,
+    catalog: &Catalog,
+    name: String,
+) -> Result<Option<TableInfo>> {
+    let Ok(ds) = catalog.get(&name) else {
+        // A folder no schema describes (a dataset from a `schema_dir` not loaded here, or not gridlake's):
+        // registering it with an inferred schema could mistype it, so it is left out.
+        return Ok(None);
+    };
+    let table = listing_table(
+        lake,
+        &name,
+        scan_schema(ds.arrow_schema()),
+        vec![("date".to_string(), DataType::Date32)],
+    )?;
+    ctx.register_table(name.as_str(), Arc::new(table))?;
+    Ok(Some(TableInfo {
+        description: ds.definition().description.clone(),
+        name,
+        kind: TableKind::Dataset,
+    }))
 }
 
 /// The top-level folders of the lake other than `_gridlake` (and other `_`/`.` names readers skip).
