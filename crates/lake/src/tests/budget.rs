@@ -168,3 +168,30 @@ async fn footers_are_read_only_for_files_without_a_record() {
         }
     );
 }
+
+/// On local disk `partition_days` reads the folders directly; it finds exactly what a LIST through
+/// object_store finds, strays and half-made days included.
+#[tokio::test]
+async fn the_direct_scan_of_a_local_lake_agrees_with_a_list() {
+    let (lake, _dir) = local_lake().await;
+    let d = day0();
+    put_raw(&lake, &lake.partition_path(DATASET, d), b"x").await;
+    put_raw(&lake, &lake.partition_path(DATASET, d + 2), b"xyz").await;
+    let day1 = gridlake_schema::day_to_string(d + 1);
+    // Not partitions: another file in a day folder, a folder that is not a day, a file beside the days.
+    for rel in [
+        format!("{DATASET}/date={day1}/part-1.parquet"),
+        format!("{DATASET}/date=soon/part-0.parquet"),
+        format!("{DATASET}/notes.txt"),
+    ] {
+        put_raw(&lake, &lake.path(&rel), b"y").await;
+    }
+    let listed = lake.wrap_store(|s| s);
+    assert!(lake.local_dir.is_some() && listed.local_dir.is_none());
+    let scanned = lake.partition_days(DATASET).await.unwrap();
+    assert_eq!(scanned, vec![(d, 1), (d + 2, 3)]);
+    assert_eq!(scanned, listed.partition_days(DATASET).await.unwrap());
+    // A dataset without a folder has no days either way.
+    assert_eq!(lake.partition_days("absent").await.unwrap(), vec![]);
+    assert_eq!(listed.partition_days("absent").await.unwrap(), vec![]);
+}
