@@ -23,10 +23,11 @@ What is timed, per query of queries/ (same Parquet files for both engines):
     (--format table prints `N rows in S s` after each: DataFusion's plan + execution + collect, printing
     excluded); DuckDB runs one in-memory connection with views over the same files, timing
     `execute(...).to_arrow_table()`. One warm-up round each, then --repeat rounds; median per query.
-  * cold, end to end: a new process per query (`gridlake sql --query NAME --format csv -o /dev/null`
-    against `python this-file _duckdb ... COPY (query) TO '/dev/null'`), wall time, median of --cold-repeat.
-    Python's and DuckDB's import time is in the DuckDB figure, as the binary's start is in gridlake's; the
-    startup alone (`SELECT 1`) is reported beside it.
+  * cold, end to end, CLI against CLI: a new process per query (`gridlake sql --query NAME --format csv
+    -o /dev/null` against the DuckDB CLI of the same version, from the `duckdb-cli` wheel, on a database file
+    holding the same views: `duckdb DB -c "COPY (query) TO '/dev/null' (FORMAT csv, HEADER)"`), wall time,
+    median of --cold-repeat; each binary's start is in its figure, and the startup alone (`SELECT 1`) is
+    reported beside it.
 
 DuckDB's tables: the datasets are `read_parquet(<lake>/<dataset>/*/*.parquet, hive_partitioning,
 hive_types = {date: DATE})`; `rejects` is the same over `_gridlake/rejects/<dataset>/<date>/` (the date read as
@@ -349,12 +350,28 @@ def gridlake_query(name):
     return "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip().rstrip(";")
 
 
-def duckdb_worker(argv):
-    """`_duckdb LAKE LEDGER NAME`: one cold run, result written as CSV to /dev/null (as gridlake's)."""
-    lake, ledger, name = argv
-    con = duckdb_connect(lake, ledger)
-    sql = "SELECT 1" if name == "_startup" else duckdb_query(name)
-    con.execute(f"COPY ({sql}) TO '/dev/null' (FORMAT csv, HEADER)")
+def duckdb_cli():
+    """The DuckDB CLI binary of the `duckdb-cli` wheel (scripts/requirements.txt), the same version as the
+    Python package: started directly, not through the wheel's Python entry point."""
+    try:
+        import duckdb_cli
+    except ImportError:
+        sys.exit("the DuckDB CLI is missing: run scripts/python-env (it installs duckdb-cli into .venv)")
+    return Path(duckdb_cli.__file__).resolve().parent / "duckdb"
+
+
+def duckdb_database(lake, ledger, path):
+    """A DuckDB database file holding the views of duckdb_connect, for the CLI's cold runs."""
+    import duckdb
+
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    for name, sql in duckdb_connect(lake, ledger).execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal"
+    ).fetchall():
+        con.execute(sql)
+    con.close()
+    return path
 
 
 # ============================================================================ results check
@@ -473,19 +490,20 @@ def timed(cmd):
     return t
 
 
-def cold_commands(args, lake, ledger, name):
+def cold_commands(args, lake, database, name):
     if name == "_startup":
         g = [str(args.gridlake), "sql", "--lake", str(lake), "--format", "csv", "-o", "/dev/null", "-c", "SELECT 1"]
     else:
         g = [str(args.gridlake), "sql", "--lake", str(lake), "--query", name, "--format", "csv", "-o", "/dev/null"]
-    d = [sys.executable, str(Path(__file__).resolve()), "_duckdb", str(lake), str(ledger), name]
+    sql = "SELECT 1" if name == "_startup" else duckdb_query(name)
+    d = [str(duckdb_cli()), str(database), "-readonly", "-c", f"COPY ({sql}) TO '/dev/null' (FORMAT csv, HEADER)"]
     return g, d
 
 
-def cold(args, lake, ledger):
+def cold(args, lake, database):
     per = {}
     for name in ["_startup"] + QUERY_NAMES:
-        g, d = cold_commands(args, lake, ledger, name)
+        g, d = cold_commands(args, lake, database, name)
         timed(g), timed(d)  # warm the page cache and the binaries
         gs, ds = [], []
         for _ in range(args.cold_repeat):
@@ -550,9 +568,9 @@ def markdown(res):
         "`ledger` (gridlake computes it from the run records at every scan). Results were checked equal "
         "(row count and checksum) before timing.",
         "- Warm: one process each (one `gridlake sql` reading every query from a script; one DuckDB "
-        "connection), a warm-up round, then the median. Cold: a new process per query "
-        "(`gridlake sql --query NAME --format csv -o /dev/null` vs. Python + DuckDB `COPY (…) TO '/dev/null'`), "
-        "median wall time.",
+        "connection), a warm-up round, then the median. Cold: a new process per query, CLI against CLI "
+        "(`gridlake sql --query NAME --format csv -o /dev/null` vs. the DuckDB CLI of the same version on a "
+        "database file of the same views, `duckdb DB -readonly -c \"COPY (…) TO '/dev/null'\"`), median wall time.",
         "",
         "| query | rows | gridlake warm ms | DuckDB warm ms | ratio | gridlake cold ms | DuckDB cold ms | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -582,8 +600,6 @@ def print_table(title, rows, header):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "_duckdb":
-        return duckdb_worker(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_bin = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "gridlake"
     p.add_argument("--gridlake", type=Path, default=default_bin, help="gridlake binary (default: %(default)s)")
@@ -645,7 +661,7 @@ def main():
         rows, gm = summarize(g, d)
         res["warm"] = {"queries": rows, "geomean_ratio": gm, "gridlake_process_wall_s": g_wall}
         print(f"cold: {args.cold_repeat} runs per query")
-        c = cold(args, lake, ledger)
+        c = cold(args, lake, duckdb_database(lake, ledger, scratch / "views.duckdb"))
         crow, cgm = summarize({n: c[n]["gridlake"] for n in QUERY_NAMES}, {n: c[n]["duckdb"] for n in QUERY_NAMES})
         su = c["_startup"]
         res["cold"] = {"queries": crow, "geomean_ratio": cgm,
