@@ -30,7 +30,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::KeyValue;
 use serde::Serialize;
 
-use crate::commit::{encode_batches, writer_properties};
+use crate::commit::writer_properties;
 use crate::error::LakeError;
 use crate::layout::Lake;
 
@@ -368,7 +368,7 @@ impl Ledger {
                 "{LEDGER_DIR}/dataset={dataset}/{stamp}-{}.parquet",
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ));
-            let bytes = encode_batches(&batch).map_err(|source| LakeError::Parquet {
+            let bytes = encode_with(&batch, Vec::new()).map_err(|source| LakeError::Parquet {
                 path: path.to_string(),
                 source,
             })?;
@@ -904,13 +904,21 @@ fn to_batch(records: &[LedgerRecord]) -> Result<RecordBatch, LakeError> {
     })
 }
 
-/// A compacted file: the lake's Parquet settings plus the compaction's footer keys.
+/// A ledger file (a run's records, or a compacted file with the compaction's footer keys): the lake's Parquet
+/// settings, uncompressed. Ledger files are small and read whole, many at a time, and setting up a zstd
+/// decoder for each column chunk was most of the cost of reading them: `gaps` over a year of one dataset (12
+/// run files) 19 -> 12.6 ms, the shell's first `ledger` scan of three datasets 40 -> 24 ms, for files 38%
+/// larger (kilobytes). Files written compressed by earlier versions read as before.
 fn encode_with(
     batch: &RecordBatch,
     kv: Vec<KeyValue>,
 ) -> Result<Bytes, parquet::errors::ParquetError> {
+    let props = writer_properties(kv)
+        .into_builder()
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .build();
     let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties(kv)))?;
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
     writer.write(batch)?;
     writer.close()?;
     Ok(Bytes::from(buf))
@@ -1055,7 +1063,8 @@ impl Ledger {
     pub(crate) async fn append_flat(&self, name: &str, records: &[LedgerRecord]) {
         let batch = to_batch(records).expect("batch");
         let path = self.lake.path(&format!("{LEDGER_DIR}/{name}.parquet"));
-        let bytes = encode_batches(&batch).expect("encode");
+        // Compressed, as those versions wrote them.
+        let bytes = crate::commit::encode_batches(&batch).expect("encode");
         self.lake
             .store
             .put(&path, PutPayload::from(bytes))

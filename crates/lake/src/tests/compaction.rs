@@ -186,6 +186,32 @@ async fn a_second_read_gets_only_new_ledger_files() {
     assert_eq!(probe.ledger_cache.len(), 2);
 }
 
+/// Run files and compacted files are written uncompressed (small files read whole, where a zstd decoder per
+/// column chunk cost more than the bytes saved).
+#[tokio::test]
+async fn ledger_files_are_written_uncompressed() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let (lake, dir) = local_lake().await;
+    history(&lake, 2).await;
+    lake.ledger().compact(DATASET).await.unwrap();
+    let files: Vec<String> = ledger_objects(&objects(&lake).await);
+    assert!(files.iter().any(|f| f.contains("compacted-")), "{files:?}");
+    assert!(files.iter().any(|f| !f.contains("compacted-")), "{files:?}");
+    for f in &files {
+        let path = dir.path().join("lake/_gridlake/ledger").join(f);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for rg in reader.metadata().row_groups() {
+            for c in rg.columns() {
+                assert_eq!(
+                    c.compression(),
+                    parquet::basic::Compression::UNCOMPRESSED,
+                    "{f}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn compact_keeps_every_record_and_is_idempotent() {
     let (lake, _dir) = local_lake().await;
