@@ -118,7 +118,8 @@ def build_gaps_lake(root):
                 },
                 schema=LEDGER,
             )
-            # gridlake's name for a run's file: its first record's time, then a random id; uncompressed, as gridlake writes it.
+            # gridlake's name for a run's file: its first record's time, then a random id; uncompressed, as
+            # gridlake writes it.
             pq.write_table(table, ledger / f"{y}{m:02}01T000000000000-{i:04}{m:04}.parquet", compression="none")
     (root / "gridlake.toml").write_text(f'lake = "lake"\nschema_dir = "schemas"\n')
     return root / "gridlake.toml"
